@@ -1,0 +1,310 @@
+"""The backward engine: reverse-mode accumulation over the recorded graph.
+
+A Tensor produced by a primitive while gradients are being recorded carries a
+:class:`Node`: the primitive, its arguments, and which of them need a gradient.
+``backward`` walks those nodes in reverse topological order, **iteratively**
+(no recursion, so a graph a million nodes deep is fine), calls each
+primitive's vjp rule once per input that needs it, and adds up the
+contributions that reach the same tensor (``a * a`` gives ``2a``).
+
+Rules receive raw NumPy arrays in an ordinary backward pass, so the pass runs
+at NumPy speed. With ``create_graph=True`` they receive the Tensors instead,
+so the same rule records a graph of its own and the gradient can itself be
+differentiated.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from contextlib import ContextDecorator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule.primitive import Primitive
+    from chainrule.tensor import Tensor
+
+
+class _GradMode(threading.local):
+    enabled = True  # class attribute: every thread starts with recording on
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when primitives record the graph for backward (per thread)."""
+    return _mode.enabled
+
+
+class _SetGradMode(ContextDecorator):
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> _SetGradMode:
+        self._saved.append(_mode.enabled)
+        _mode.enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._saved.pop()
+
+
+def no_grad() -> _SetGradMode:
+    """Context manager and decorator: operations inside record no graph."""
+    return _SetGradMode(False)
+
+
+def enable_grad() -> _SetGradMode:
+    """Context manager and decorator: re-enable recording inside ``no_grad``."""
+    return _SetGradMode(True)
+
+
+def set_grad_enabled(enabled: bool) -> _SetGradMode:
+    """Context manager and decorator that sets recording on or off."""
+    return _SetGradMode(bool(enabled))
+
+
+class Node:
+    """How a non-leaf tensor was made: ``prim(*args, **kwargs)``.
+
+    ``args`` are the arguments as given (Tensors kept, used by a differentiable
+    backward); ``raw`` the same with Tensors replaced by their arrays (used by
+    an ordinary one); ``parents`` the ``(position, tensor)`` pairs of the
+    arguments that need a gradient; ``versions`` those tensors' version
+    counters when they were saved, to detect in-place changes.
+    """
+
+    __slots__ = ("prim", "args", "raw", "kwargs", "parents", "versions", "where")
+
+    def __init__(self, prim: Primitive, args: tuple, raw: tuple, kwargs: dict,
+                 parents: tuple) -> None:
+        self.prim = prim
+        self.args = args
+        self.raw = raw
+        self.kwargs = kwargs
+        self.parents = parents
+        self.versions = None
+        self.where = None
+
+    def release(self) -> None:
+        """Free what was saved for backward; the graph can't be walked again."""
+        self.args = self.raw = self.parents = None
+
+
+def _graph_order(roots: Sequence[Tensor]) -> dict[int, int]:
+    """Count, for every tensor reachable from ``roots``, how many of the
+    reachable nodes use it. A tensor is ready once all its users are done."""
+    users: dict[int, int] = {}
+    stack = list(roots)
+    seen = {id(t) for t in roots}
+    while stack:
+        node = stack.pop()._node
+        if node is None:
+            continue
+        parents = node.parents
+        if parents is None:
+            raise RuntimeError(
+                f"backward: the graph through '{node.prim.name}' was already freed by an "
+                "earlier backward; pass retain_graph=True to the first backward to walk it twice")
+        for _, p in parents:
+            key = id(p)
+            users[key] = users.get(key, 0) + 1
+            if key not in seen:
+                seen.add(key)
+                stack.append(p)
+    return users
+
+
+def _check_version(node: Node) -> None:
+    saved = node.versions
+    if saved is None:
+        return
+    for (i, t), v in zip(node.parents, saved):
+        if t._version != v:
+            raise RuntimeError(
+                f"backward: argument {i} of '{node.prim.name}' (a tensor of shape {t.shape}) "
+                f"was modified in place after it was saved for backward (version {v} -> "
+                f"{t._version}); use an out-of-place operation (x = x + 1, not x += 1)")
+
+
+def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence[Tensor] | None,
+                 retain_graph: bool, create_graph: bool) -> list | None:
+    """Propagate ``seeds`` from ``roots`` to the leaves.
+
+    With ``inputs=None`` every leaf that requires grad accumulates into
+    ``.grad``; otherwise the gradients of ``inputs`` are returned (None for
+    those not reached) and no ``.grad`` is touched.
+    """
+    from chainrule.ops.shape import sum_to_shape
+    from chainrule.tensor import Tensor
+
+    users = _graph_order(roots)
+    pending: dict[int, Any] = {}
+    ready: list[Tensor] = []
+    for r, s in zip(roots, seeds):
+        key = id(r)
+        if key in pending:
+            pending[key] = pending[key] + s
+        else:
+            pending[key] = s
+            if users.get(key, 0) == 0:
+                ready.append(r)
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    found: list = [None] * (0 if inputs is None else len(inputs))
+    stored: set[int] = {id(s) for s in seeds}  # arrays already handed out: copy before reuse
+
+    previous = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        while ready:
+            t = ready.pop()
+            g = pending.pop(id(t))
+            if t._hooks:
+                g = _apply_hooks(t, g)
+            if wanted is not None and id(t) in wanted:
+                found[wanted[id(t)]] = g
+                if t._node is None:
+                    continue
+            node = t._node
+            if node is None:
+                if wanted is None and t.requires_grad:
+                    _accumulate_leaf(t, g, stored)
+                continue
+            _check_version(node)
+            prim = node.prim
+            if create_graph:
+                args, ans = node.args, t
+            else:
+                args, ans = node.raw, t.data
+            kwargs = node.kwargs
+            vjps = prim.vjps
+            for i, p in node.parents:
+                rule = vjps[i] if i < len(vjps) else None
+                if rule is None:
+                    raise NotImplementedError(
+                        f"backward: '{prim.name}' has no vjp rule for argument {i}")
+                gi = rule(g, ans, *args, **kwargs)
+                if gi.shape != p.shape:
+                    gi = sum_to_shape(gi, p.shape, prim.name)
+                key = id(p)
+                if key in pending:
+                    pending[key] = pending[key] + gi
+                else:
+                    pending[key] = gi
+                left = users[key] - 1
+                users[key] = left
+                if left == 0:
+                    ready.append(p)
+            if not retain_graph:
+                node.release()
+    finally:
+        _mode.enabled = previous
+    return None if inputs is None else found
+
+
+def _apply_hooks(t: Tensor, g: Any) -> Any:
+    for hook in t._hooks:
+        out = hook(g)
+        if out is None:
+            continue
+        if np.shape(out) != t.shape:
+            raise ValueError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                f"{np.shape(out)} for a tensor of shape {t.shape}")
+        g = out
+    return g
+
+
+def _accumulate_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
+    from chainrule.tensor import Tensor
+
+    if isinstance(g, Tensor):
+        g = g if g.dtype == t.dtype else g.astype(t.dtype)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.dtype:
+        g = g.astype(t.dtype)
+    elif id(g) in stored:
+        g = g.copy()
+    if t.grad is None:
+        stored.add(id(g))
+        t.grad = g
+    else:
+        t.grad = t.grad + g
+
+
+def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d tensor / d leaf into ``leaf.grad`` for every leaf that requires grad.
+
+    ``gradient`` is the cotangent (the vector in the vector-Jacobian product);
+    it may be omitted only for a tensor with one element.
+    """
+    seed = _seed(tensor, gradient, "backward")
+    keep = create_graph if retain_graph is None else retain_graph
+    run_backward([tensor], [seed], None, keep, create_graph)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    Like ``torch.autograd.grad``: ``.grad`` attributes are left alone, so this
+    is safe inside another differentiation.
+    """
+    from chainrule.tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor | np.ndarray):
+        grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else grad_outputs
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outs)
+    seeds = [_seed(o, g, "grad") for o, g in zip(outs, grad_outputs)]
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise ValueError(f"grad: input {i} does not require grad")
+    keep = create_graph if retain_graph is None else retain_graph
+    found = run_backward(outs, seeds, ins, keep, create_graph)
+    for i, (t, g) in enumerate(zip(ins, found)):
+        if g is None:
+            if not allow_unused:
+                raise ValueError(
+                    f"grad: input {i} (shape {t.shape}) is not reachable from the outputs; "
+                    "pass allow_unused=True to get None for it")
+        elif create_graph and not isinstance(g, Tensor):
+            found[i] = Tensor(g)
+    return tuple(found)
+
+
+def _seed(t: Tensor, gradient: Any, op: str) -> Any:
+    from chainrule.tensor import Tensor
+
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
+    if not t.requires_grad:
+        raise RuntimeError(
+            f"{op}: this tensor (shape {t.shape}) does not require grad and has no graph; "
+            "create its inputs with requires_grad=True")
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{op}: gradient can be implied only for a tensor with one element, this one "
+                f"has shape {t.shape}; pass a cotangent of that shape, e.g. "
+                f"backward(np.ones({t.shape}))")
+        return np.ones(t.shape, dtype=t.dtype)
+    if isinstance(gradient, Tensor):
+        if gradient.shape != t.shape:
+            raise ValueError(f"{op}: cotangent of shape {gradient.shape} for a tensor of shape "
+                             f"{t.shape}")
+        return gradient if gradient.requires_grad else gradient.data
+    g = np.asarray(gradient, dtype=t.dtype)
+    if g.shape != t.shape:
+        raise ValueError(f"{op}: cotangent of shape {g.shape} for a tensor of shape {t.shape}")
+    return g
+

@@ -1,0 +1,83 @@
+"""NumPy protocols: ``np.exp(t)``, ``np.sum(t, axis=0)``, ``np.concatenate([t, u])``
+on Tensors call chainrule's primitives, so they are differentiable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+
+UFUNCS: dict[np.ufunc, Callable] = {
+    np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
+    np.negative: ops.neg, np.power: ops.pow, np.exp: ops.exp, np.log: ops.log,
+    np.log1p: ops.log1p, np.expm1: ops.expm1, np.sqrt: ops.sqrt, np.sin: ops.sin,
+    np.cos: ops.cos, np.tan: ops.tan, np.tanh: ops.tanh, np.absolute: ops.abs,
+    np.sign: ops.sign, np.maximum: ops.maximum, np.minimum: ops.minimum, np.matmul: ops.matmul,
+    np.positive: lambda x: x, np.square: lambda x: ops.mul(x, x),
+}
+
+FUNCTIONS: dict[Callable, Callable] = {
+    np.sum: ops.sum, np.mean: ops.mean, np.var: ops.var, np.std: ops.std, np.max: ops.max,
+    np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
+    np.dot: ops.dot, np.matmul: ops.matmul, np.outer: ops.outer, np.einsum: ops.einsum,
+    np.trace: ops.trace, np.diagonal: ops.diagonal, np.linalg.norm: ops.norm,
+    np.concatenate: ops.concatenate, np.stack: ops.stack, np.split: ops.split,
+    np.pad: ops.pad, np.where: ops.where, np.clip: ops.clip, np.reshape: ops.reshape,
+    np.transpose: ops.transpose, np.swapaxes: ops.swapaxes, np.squeeze: ops.squeeze,
+    np.expand_dims: ops.unsqueeze, np.broadcast_to: ops.broadcast_to, np.exp: ops.exp,
+    np.maximum: ops.maximum, np.minimum: ops.minimum,
+}
+
+
+def _raw(x: Any) -> Any:
+    from chainrule.tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, list | tuple):
+        return type(x)(_raw(i) for i in x)
+    return x
+
+
+def _needs_grad(values: Any) -> bool:
+    from chainrule.tensor import Tensor
+
+    if isinstance(values, Tensor):
+        return values.requires_grad or values._fw is not None
+    if isinstance(values, list | tuple):
+        return any(_needs_grad(v) for v in values)
+    if isinstance(values, dict):
+        return any(_needs_grad(v) for v in values.values())
+    return False
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    impl = UFUNCS.get(ufunc)
+    if method == "__call__" and impl is not None and not kwargs:
+        return impl(*inputs)
+    if _needs_grad(inputs) or _needs_grad(kwargs):
+        raise TypeError(f"np.{ufunc.__name__} ({method}) is not differentiable in chainrule; "
+                        "use chainrule's functions, or apply it to t.data")
+    result = getattr(ufunc, method)(*_raw(inputs), **{k: _raw(v) for k, v in kwargs.items()})
+    if ufunc.nout == 1 and isinstance(result, np.ndarray) and result.dtype.kind == "f":
+        from chainrule.tensor import make
+
+        return make(result, None)
+    return result
+
+
+def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
+    impl = FUNCTIONS.get(func)
+    if impl is not None:
+        if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
+            raise TypeError(f"np.{func.__name__}: the 'out' and 'dtype' arguments are not "
+                            "supported on Tensors")
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}
+        return impl(*args, **kwargs)
+    if _needs_grad(args) or _needs_grad(kwargs):
+        raise TypeError(f"np.{func.__name__} is not differentiable in chainrule; use chainrule's "
+                        "functions, or apply it to t.data")
+    return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})

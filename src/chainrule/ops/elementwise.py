@@ -1,0 +1,316 @@
+"""Elementwise primitives: forward on raw arrays, then the vjp and jvp rules.
+
+Every binary primitive broadcasts as NumPy does; its vjp rules return
+cotangents of the broadcast shape and the engine sums them back to each
+input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape`).
+Read each block as: forward, then ``d out`` in terms of ``d x``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.primitive import primitive
+
+
+# ----- arithmetic -----------------------------------------------------------
+@primitive
+def add(x, y):
+    """x + y"""
+    return np.add(x, y)
+
+
+add.defvjp(lambda g, ans, x, y: g,                     # d(x + y) = dx + dy
+           lambda g, ans, x, y: g)
+add.defjvp(lambda t, ans, x, y: t,
+           lambda t, ans, x, y: t)
+
+
+@primitive
+def sub(x, y):
+    """x - y"""
+    return np.subtract(x, y)
+
+
+sub.defvjp(lambda g, ans, x, y: g,                     # d(x - y) = dx - dy
+           lambda g, ans, x, y: -g)
+sub.defjvp(lambda t, ans, x, y: t,
+           lambda t, ans, x, y: -t)
+
+
+@primitive
+def mul(x, y):
+    """x * y"""
+    return np.multiply(x, y)
+
+
+mul.defvjp(lambda g, ans, x, y: g * y,                 # d(xy) = y dx + x dy
+           lambda g, ans, x, y: g * x)
+mul.defjvp(lambda t, ans, x, y: t * y,
+           lambda t, ans, x, y: x * t)
+
+
+@primitive
+def div(x, y):
+    """x / y"""
+    return np.divide(x, y)
+
+
+div.defvjp(lambda g, ans, x, y: g / y,                 # d(x/y) = dx/y - (x/y) dy/y
+           lambda g, ans, x, y: -g * ans / y)
+div.defjvp(lambda t, ans, x, y: t / y,
+           lambda t, ans, x, y: -t * ans / y)
+
+
+@primitive
+def neg(x):
+    """-x"""
+    return np.negative(x)
+
+
+neg.defvjp(lambda g, ans, x: -g)                       # d(-x) = -dx
+neg.defjvp(lambda t, ans, x: -t)
+
+
+def _log_base(x):
+    """log x where x > 0, and 0 where x == 0 (there x**y has d/dy = 0 for y > 0)."""
+    return log(where(x == 0, 1.0, x))
+
+
+@primitive
+def pow(x, y):
+    """x ** y"""
+    return np.power(x, y)
+
+
+def _dpow_dx(x, y):
+    """y x^(y-1), taken as 0 where y == 0 (x^0 is constant, even at x = 0)."""
+    if isinstance(y, int | float):
+        return y * x ** (y - 1) if y != 0 else x * 0
+    return y * x ** where(y == 0, 1.0, y - 1)
+
+
+pow.defvjp(lambda g, ans, x, y: g * _dpow_dx(x, y),    # d x^y = y x^(y-1) dx + x^y log x dy
+           lambda g, ans, x, y: g * ans * _log_base(x))
+pow.defjvp(lambda t, ans, x, y: t * _dpow_dx(x, y),
+           lambda t, ans, x, y: t * ans * _log_base(x))
+
+
+@primitive
+def astype(x, dtype):
+    """x converted to ``dtype``."""
+    return x.astype(dtype, copy=False)
+
+
+astype.defvjp(lambda g, ans, x, dtype: astype(g, x.dtype))  # a cast is linear: cast back
+astype.defjvp(lambda t, ans, x, dtype: astype(t, dtype))
+
+
+# ----- exponentials and logarithms ------------------------------------------
+@primitive
+def exp(x):
+    """e ** x"""
+    return np.exp(x)
+
+
+exp.defvjp(lambda g, ans, x: g * ans)                  # d e^x = e^x dx
+exp.defjvp(lambda t, ans, x: t * ans)
+
+
+@primitive
+def log(x):
+    """Natural logarithm."""
+    return np.log(x)
+
+
+log.defvjp(lambda g, ans, x: g / x)                    # d log x = dx / x
+log.defjvp(lambda t, ans, x: t / x)
+
+
+@primitive
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return np.log1p(x)
+
+
+log1p.defvjp(lambda g, ans, x: g / (1 + x))            # d log(1+x) = dx / (1+x)
+log1p.defjvp(lambda t, ans, x: t / (1 + x))
+
+
+@primitive
+def expm1(x):
+    """e ** x - 1, accurate for small x."""
+    return np.expm1(x)
+
+
+expm1.defvjp(lambda g, ans, x: g * (ans + 1))          # d (e^x - 1) = e^x dx
+expm1.defjvp(lambda t, ans, x: t * (ans + 1))
+
+
+@primitive
+def sqrt(x):
+    """Square root."""
+    return np.sqrt(x)
+
+
+sqrt.defvjp(lambda g, ans, x: g / (2 * ans))           # d sqrt x = dx / (2 sqrt x)
+sqrt.defjvp(lambda t, ans, x: t / (2 * ans))
+
+
+# ----- trigonometric and hyperbolic -----------------------------------------
+@primitive
+def sin(x):
+    """Sine."""
+    return np.sin(x)
+
+
+sin.defvjp(lambda g, ans, x: g * cos(x))               # d sin x = cos x dx
+sin.defjvp(lambda t, ans, x: t * cos(x))
+
+
+@primitive
+def cos(x):
+    """Cosine."""
+    return np.cos(x)
+
+
+cos.defvjp(lambda g, ans, x: -g * sin(x))              # d cos x = -sin x dx
+cos.defjvp(lambda t, ans, x: -t * sin(x))
+
+
+@primitive
+def tan(x):
+    """Tangent."""
+    return np.tan(x)
+
+
+tan.defvjp(lambda g, ans, x: g * (1 + ans * ans))      # d tan x = (1 + tan^2 x) dx
+tan.defjvp(lambda t, ans, x: t * (1 + ans * ans))
+
+
+@primitive
+def tanh(x):
+    """Hyperbolic tangent."""
+    return np.tanh(x)
+
+
+tanh.defvjp(lambda g, ans, x: g * (1 - ans * ans))     # d tanh x = (1 - tanh^2 x) dx
+tanh.defjvp(lambda t, ans, x: t * (1 - ans * ans))
+
+
+# ----- activations ------------------------------------------------------------
+@primitive
+def sigmoid(x):
+    """1 / (1 + e^-x), computed as exp(-log(1 + e^-x)): never overflows."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
+sigmoid.defvjp(lambda g, ans, x: g * ans * (1 - ans))  # d s(x) = s(x)(1 - s(x)) dx
+sigmoid.defjvp(lambda t, ans, x: t * ans * (1 - ans))
+
+
+@primitive
+def softplus(x):
+    """log(1 + e^x), computed stably as logaddexp(0, x)."""
+    return np.logaddexp(0, x)
+
+
+softplus.defvjp(lambda g, ans, x: g * sigmoid(x))      # d log(1 + e^x) = s(x) dx
+softplus.defjvp(lambda t, ans, x: t * sigmoid(x))
+
+
+@primitive
+def relu(x):
+    """max(x, 0)."""
+    return np.maximum(x, 0)
+
+
+relu.defvjp(lambda g, ans, x: g * (x > 0))             # d relu x = [x > 0] dx
+relu.defjvp(lambda t, ans, x: t * (x > 0))
+
+
+@primitive
+def abs(x):
+    """|x|"""
+    return np.abs(x)
+
+
+abs.defvjp(lambda g, ans, x: g * sign(x))              # d |x| = sign(x) dx
+abs.defjvp(lambda t, ans, x: t * sign(x))
+
+
+@primitive
+def sign(x):
+    """-1, 0 or 1: piecewise constant, so its derivative is zero."""
+    return np.sign(x)
+
+
+sign.defvjp(lambda g, ans, x: g * 0)
+sign.defjvp(lambda t, ans, x: t * 0)
+
+
+# ----- choices: maximum, minimum, clip, where ---------------------------------
+def _share(g, x, y):
+    """g where x wins, g/2 on ties, 0 where y wins (ties split the gradient)."""
+    return g * (x > y) + (0.5 * g) * (x == y)
+
+
+@primitive
+def maximum(x, y):
+    """Elementwise larger of x and y."""
+    return np.maximum(x, y)
+
+
+maximum.defvjp(lambda g, ans, x, y: _share(g, x, y),  # d max(x, y) = [x wins] dx + [y wins] dy
+               lambda g, ans, x, y: _share(g, y, x))
+maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
+               lambda t, ans, x, y: _share(t, y, x))
+
+
+@primitive
+def minimum(x, y):
+    """Elementwise smaller of x and y."""
+    return np.minimum(x, y)
+
+
+minimum.defvjp(lambda g, ans, x, y: _share(g, y, x),  # d min(x, y) = [x wins] dx + [y wins] dy
+               lambda g, ans, x, y: _share(g, x, y))
+minimum.defjvp(lambda t, ans, x, y: _share(t, y, x),
+               lambda t, ans, x, y: _share(t, x, y))
+
+
+def _inside(x, a_min, a_max):
+    keep = np.ones(np.shape(x), dtype=bool)
+    if a_min is not None:
+        keep &= np.asarray(x >= a_min)
+    if a_max is not None:
+        keep &= np.asarray(x <= a_max)
+    return keep
+
+
+@primitive
+def clip(x, a_min=None, a_max=None):
+    """x limited to [a_min, a_max] (either bound may be None)."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max or both")
+    return np.clip(x, a_min, a_max)
+
+
+clip.defvjp(lambda g, ans, x, a_min=None, a_max=None: g * _inside(x, a_min, a_max),
+            None, None)                                # d clip x = [a_min <= x <= a_max] dx
+clip.defjvp(lambda t, ans, x, a_min=None, a_max=None: t * _inside(x, a_min, a_max),
+            None, None)
+
+
+@primitive
+def where(condition, x, y):
+    """x where condition holds, else y (condition is not differentiated)."""
+    return np.where(condition, x, y)
+
+
+where.defvjp(None,
+             lambda g, ans, c, x, y: where(c, g, 0.0),  # d where(c, x, y) = [c] dx + [not c] dy
+             lambda g, ans, c, x, y: where(c, 0.0, g))
+where.defjvp(None,
+             lambda t, ans, c, x, y: where(c, t, 0.0),
+             lambda t, ans, c, x, y: where(c, 0.0, t))

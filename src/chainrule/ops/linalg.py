@@ -1,0 +1,197 @@
+"""Linear algebra primitives: matmul, einsum, diagonal, norm (and what is built on them)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from chainrule.ops.elementwise import abs, mul, where
+from chainrule.ops.reduce import _spread, max, sum
+from chainrule.ops.shape import broadcast_to, reshape, squeeze, swapaxes, unsqueeze
+from chainrule.primitive import EachArgument, primitive
+
+
+@primitive
+def matmul(a, b):
+    """a @ b with NumPy's rules: 1-D operands are vectors, leading axes broadcast."""
+    sa, sb = np.shape(a), np.shape(b)
+    if not sa or not sb:
+        raise ValueError(f"matmul: {sa} @ {sb}: operands must have at least one dimension "
+                         "(use * for scalars)")
+    k_a, k_b = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if k_a != k_b:
+        raise ValueError(f"matmul: {sa} @ {sb}: inner dimensions {k_a} and {k_b} differ")
+    try:
+        return np.matmul(a, b)
+    except ValueError:
+        raise ValueError(f"matmul: {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} "
+                         "do not broadcast") from None
+
+
+def _matmul_vjp_a(g, ans, a, b):
+    if b.ndim == 1:
+        return g * b if a.ndim == 1 else unsqueeze(g, -1) * b      # outer product g b^T
+    if a.ndim == 1:
+        return squeeze(matmul(b, unsqueeze(g, -1)), -1)            # b g, batch summed later
+    return matmul(g, swapaxes(b, -1, -2))                           # g b^T
+
+
+def _matmul_vjp_b(g, ans, a, b):
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else unsqueeze(a, -1) * unsqueeze(g, -2)  # a^T g
+    if b.ndim == 1:
+        return squeeze(matmul(swapaxes(a, -1, -2), unsqueeze(g, -1)), -1)
+    return matmul(swapaxes(a, -1, -2), g)                           # a^T g
+
+
+matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)       # d(ab) = (da) b + a (db)
+matmul.defjvp(lambda t, ans, a, b: matmul(t, b),
+              lambda t, ans, a, b: matmul(a, t))
+
+
+def dot(a, b):
+    """np.dot for scalars, vectors and matrices (use matmul or einsum beyond 2-D)."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        return mul(a, b)
+    if na > 2 or nb > 2:
+        raise ValueError(f"dot: shapes {np.shape(a)} and {np.shape(b)}: N-d dot is not "
+                         "supported; use matmul or einsum")
+    return matmul(a, b)
+
+
+def outer(a, b):
+    """Outer product of two vectors (flattened first, as NumPy does)."""
+    return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+# ----- einsum -------------------------------------------------------------------
+def _parse_einsum(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]:
+    """Input and output subscripts with '...' spelled out as letters."""
+    spec = subscripts.replace(" ", "")
+    ins, arrow, out = spec.partition("->")
+    parts = ins.split(",")
+    if len(parts) != len(shapes):
+        raise ValueError(f"einsum: '{subscripts}' names {len(parts)} operands, "
+                         f"got {len(shapes)}")
+    used = set(re.sub(r"[^a-zA-Z]", "", spec))
+    spare = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in used]
+    n_ell = max([len(s) - len(p.replace("...", "")) for p, s in zip(parts, shapes)
+                 if "..." in p], default=0)
+    ell = "".join(spare[:n_ell][::-1])
+    expanded = []
+    for p, s in zip(parts, shapes):
+        if "..." in p:
+            k = len(s) - len(p.replace("...", ""))
+            p = p.replace("...", ell[n_ell - k:] if k else "")
+        if len(p) != len(s):
+            raise ValueError(f"einsum: subscripts '{p}' for an operand of shape {s}")
+        expanded.append(p)
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        letters = "".join(expanded)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                   and c not in ell))
+    return expanded, out
+
+
+@primitive
+def einsum(subscripts, *operands):
+    """Einstein summation, as ``np.einsum(subscripts, *operands)``."""
+    try:
+        return np.einsum(subscripts, *operands)
+    except ValueError as e:
+        shapes = [np.shape(o) for o in operands]
+        raise ValueError(f"einsum: '{subscripts}' with shapes {shapes}: {e}") from None
+
+
+def _einsum_vjp(i, g, ans, subscripts, *operands):
+    # d out = sum_k einsum(.., d op_k, ..): op_k's cotangent contracts g with the others.
+    k = i - 1
+    ins, out = _parse_einsum(subscripts, [o.shape for o in operands])
+    target = ins[k]
+    if len(set(target)) != len(target):
+        raise NotImplementedError(f"einsum: no gradient for operand '{target}' with a "
+                                  "repeated index; take diagonal() first")
+    others = [s for j, s in enumerate(ins) if j != k]
+    present = set(out).union(*others)
+    reachable = "".join(c for c in target if c in present)
+    spec = ",".join([out, *others]) + "->" + reachable
+    r = einsum(spec, g, *[o for j, o in enumerate(operands) if j != k])
+    if reachable != target:  # letters summed only inside this operand: spread g over them
+        shape = tuple(operands[k].shape[j] if c in present else 1
+                      for j, c in enumerate(target))
+        r = broadcast_to(reshape(r, shape), operands[k].shape)
+    return r
+
+
+def _einsum_jvp(i, t, ans, subscripts, *operands):
+    args = list(operands)
+    args[i - 1] = t
+    return einsum(subscripts, *args)
+
+
+einsum.defvjp(EachArgument(_einsum_vjp))
+einsum.defjvp(EachArgument(_einsum_jvp))
+
+
+# ----- diagonal, trace, norm ---------------------------------------------------
+@primitive
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal of x over two axes (moved to the end, as NumPy does)."""
+    return np.diagonal(x, offset, axis1, axis2).copy()
+
+
+@primitive
+def diagonal_embed(d, shape, offset=0, axis1=0, axis2=1):
+    """Zeros of ``shape`` with ``d`` written on the diagonal: the transpose of diagonal."""
+    out = np.zeros(shape, dtype=np.result_type(d))
+    view = np.diagonal(out, offset, axis1, axis2)
+    view.flags.writeable = True
+    view[...] = d
+    return out
+
+
+diagonal.defvjp(lambda g, ans, x, offset=0, axis1=0, axis2=1:
+                diagonal_embed(g, x.shape, offset, axis1, axis2))
+diagonal.defjvp(lambda t, ans, x, offset=0, axis1=0, axis2=1:
+                diagonal(t, offset, axis1, axis2))
+diagonal_embed.defvjp(lambda g, ans, d, shape, offset=0, axis1=0, axis2=1:
+                      diagonal(g, offset, axis1, axis2), None)
+diagonal_embed.defjvp(lambda t, ans, d, shape, offset=0, axis1=0, axis2=1:
+                      diagonal_embed(t, shape, offset, axis1, axis2), None)
+
+
+def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
+    """Sum of the diagonal."""
+    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+
+
+@primitive
+def _norm2(x, axis=None, keepdims=False):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+_norm2.name = "norm"
+# d ||x|| = <x, dx> / ||x||, taken as 0 at x = 0 (a subgradient, as PyTorch does)
+_norm2.defvjp(lambda g, ans, x, axis=None, keepdims=False:
+              _spread(g, x.shape, axis, keepdims, "norm")
+              * x / _spread(where(ans == 0, 1.0, ans), x.shape, axis, keepdims, "norm"))
+_norm2.defjvp(lambda t, ans, x, axis=None, keepdims=False:
+              sum(x * t, axis=axis, keepdims=keepdims) / where(ans == 0, 1.0, ans))
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False):
+    """Vector norms (ord None/2, 1, inf) and the Frobenius norm ('fro')."""
+    if ord in (None, 2, "fro"):
+        if ord == 2 and (axis is None and np.ndim(x) > 1 or isinstance(axis, tuple)):
+            raise NotImplementedError("norm: the spectral norm (ord=2 on a matrix) is not "
+                                      "differentiable here; use 'fro'")
+        return _norm2(x, axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    if ord in (np.inf, float("inf")):
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    raise ValueError(f"norm: ord={ord!r} is not supported (use None, 1, 2, inf or 'fro')")

@@ -1,0 +1,69 @@
+"""Neural-network primitives, fused for stability and speed:
+softmax, log_softmax and cross-entropy from logits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.ops.elementwise import exp
+from chainrule.ops.reduce import sum
+from chainrule.primitive import primitive
+
+
+def _log_normalizer(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+
+
+@primitive
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``, with the max subtracted first."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+# d softmax = p * (dx - <p, dx>)
+softmax.defvjp(lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
+softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - sum(t * ans, axis=axis, keepdims=True)))
+
+
+@primitive
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``: stable for any logits."""
+    return x - _log_normalizer(x, axis)
+
+
+# d log_softmax = dx - <softmax, dx>
+log_softmax.defvjp(lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True))
+log_softmax.defjvp(lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, keepdims=True))
+
+
+def _one_hot(labels, n, dtype):
+    out = np.zeros((len(labels), n), dtype=dtype)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+@primitive
+def cross_entropy_logits(logits, labels):
+    """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
+    lsm = logits - _log_normalizer(logits, -1)
+    return -np.mean(lsm[np.arange(len(labels)), labels])
+
+
+def _ce_vjp(g, ans, logits, labels):
+    # d CE = <softmax(z) - onehot(y), dz> / N
+    n, c = logits.shape
+    p = softmax(logits, axis=-1)
+    return (p - _one_hot(labels, c, p.dtype)) * (g / n)
+
+
+def _ce_jvp(t, ans, logits, labels):
+    n, c = logits.shape
+    p = softmax(logits, axis=-1)
+    return sum((p - _one_hot(labels, c, p.dtype)) * t) / n
+
+
+cross_entropy_logits.defvjp(_ce_vjp, None)
+cross_entropy_logits.defjvp(_ce_jvp, None)

@@ -1,0 +1,141 @@
+"""Shape primitives: they move numbers around without changing them, so each
+vjp moves the cotangent back (reshape back, transpose back, sum what was
+broadcast) and each jvp applies the same move to the tangent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from chainrule.primitive import primitive
+
+
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative ints (all axes for None)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def sum_to_shape(g, shape: tuple[int, ...], op: str = "broadcast"):
+    """Undo broadcasting: sum ``g`` over the axes that broadcasting added or
+    stretched, so that it has ``shape``. The one place broadcasting is undone."""
+    gshape = g.shape
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, gshape[lead:])):
+        raise ValueError(f"{op}: a gradient of shape {gshape} does not fit an input of "
+                         f"shape {shape}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and gshape[lead + i] != 1)
+    if axes:
+        from chainrule.ops.reduce import sum
+
+        g = sum(g, axis=axes, keepdims=True)
+    if lead:
+        g = reshape(g, shape)
+    return g
+
+
+@primitive
+def reshape(x, shape):
+    """x with a new shape of the same size (-1 infers one dimension)."""
+    try:
+        return np.reshape(x, shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape an array of shape {np.shape(x)} "
+                         f"(size {np.size(x)}) into shape {shape}") from None
+
+
+reshape.defvjp(lambda g, ans, x, shape: reshape(g, x.shape))
+reshape.defjvp(lambda t, ans, x, shape: reshape(t, ans.shape))
+
+
+@primitive
+def transpose(x, axes=None):
+    """x with its axes permuted (reversed when ``axes`` is None)."""
+    try:
+        return np.transpose(x, axes)
+    except ValueError:
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                         f"{np.ndim(x)} axes of shape {np.shape(x)}") from None
+
+
+def _inverse_permutation(axes, ndim):
+    return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
+
+
+transpose.defvjp(lambda g, ans, x, axes=None: transpose(g, _inverse_permutation(axes, x.ndim)))
+transpose.defjvp(lambda t, ans, x, axes=None: transpose(t, axes))
+
+permute = transpose
+
+
+@primitive
+def swapaxes(x, axis1, axis2):
+    """x with two axes exchanged."""
+    return np.swapaxes(x, axis1, axis2)
+
+
+swapaxes.defvjp(lambda g, ans, x, a, b: swapaxes(g, a, b), None, None)
+swapaxes.defjvp(lambda t, ans, x, a, b: swapaxes(t, a, b), None, None)
+
+
+@primitive
+def broadcast_to(x, shape):
+    """x repeated along new or size-1 axes to ``shape``."""
+    try:
+        return np.broadcast_to(x, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {np.shape(x)} to "
+                         f"{tuple(shape)}") from None
+
+
+broadcast_to.defvjp(lambda g, ans, x, shape: sum_to_shape(g, x.shape, "broadcast_to"))
+broadcast_to.defjvp(lambda t, ans, x, shape: broadcast_to(t, ans.shape))
+
+expand = broadcast_to
+
+
+def unsqueeze(x, axis: int):
+    """x with a new axis of length 1 at ``axis`` (``np.expand_dims``)."""
+    shape = list(np.shape(x))
+    n = len(shape) + 1
+    if not -n <= axis < n:
+        raise ValueError(f"unsqueeze: axis {axis} is out of range for a result of {n} dims")
+    shape.insert(axis % n, 1)
+    return reshape(x, tuple(shape))
+
+
+expand_dims = unsqueeze
+
+
+def squeeze(x, axis: int | Sequence[int] | None = None):
+    """x without axes of length 1 (only ``axis`` when given; it must have length 1)."""
+    shape = np.shape(x)
+    axes = normalize_axes(axis, len(shape), "squeeze")
+    if axis is None:
+        axes = tuple(i for i in axes if shape[i] == 1)
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def flatten(x, start_axis: int = 0, end_axis: int = -1):
+    """x with axes ``start_axis..end_axis`` merged into one."""
+    shape = np.shape(x)
+    if not shape:
+        return reshape(x, (1,))
+    s, e = start_axis % len(shape), end_axis % len(shape)
+    if s > e:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+    return reshape(x, shape[:s] + (-1,) + shape[e + 1:])
