@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import anomaly
+
 if TYPE_CHECKING:
     from chainrule.primitive import Primitive
     from chainrule.tensor import Tensor
@@ -119,16 +121,21 @@ def _graph_order(roots: Sequence[Tensor]) -> dict[int, int]:
     return users
 
 
-def _check_version(node: Node) -> None:
-    saved = node.versions
-    if saved is None:
-        return
-    for (i, t), v in zip(node.parents, saved):
-        if t._version != v:
-            raise RuntimeError(
-                f"backward: argument {i} of '{node.prim.name}' (a tensor of shape {t.shape}) "
-                f"was modified in place after it was saved for backward (version {v} -> "
-                f"{t._version}); use an out-of-place operation (x = x + 1, not x += 1)")
+def _check_versions(node: Node) -> None:
+    """Fail if a tensor this node saved was changed in place since."""
+    from chainrule.tensor import Tensor
+
+    saved = iter(node.versions)
+    for i, a in enumerate(node.args):
+        if isinstance(a, Tensor):
+            v = next(saved)
+            if a._version != v:
+                name = f"'{a.name}' " if a.name else ""
+                raise RuntimeError(
+                    f"backward: argument {i} of '{node.prim.name}', the tensor {name}of shape "
+                    f"{a.shape}, was modified in place after it was saved for backward "
+                    f"(version {v}, now {a._version}); compute it out of place (x = x + 1, "
+                    "not x += 1) or clone it before changing it")
 
 
 def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence[Tensor] | None,
@@ -174,7 +181,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 if wanted is None and t.requires_grad:
                     _accumulate_leaf(t, g, stored)
                 continue
-            _check_version(node)
+            _check_versions(node)
             prim = node.prim
             if create_graph:
                 args, ans = node.args, t
@@ -188,6 +195,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                     raise NotImplementedError(
                         f"backward: '{prim.name}' has no vjp rule for argument {i}")
                 gi = rule(g, ans, *args, **kwargs)
+                if anomaly.ACTIVE:
+                    anomaly.check_backward(node, i, gi)
                 if gi.shape != p.shape:
                     gi = sum_to_shape(gi, p.shape, prim.name)
                 key = id(p)

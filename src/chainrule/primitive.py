@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from chainrule import autograd
+from chainrule import anomaly, autograd
 from chainrule.autograd import Node
 from chainrule.tensor import Tensor, dual, make
 
@@ -84,14 +84,29 @@ class Primitive:
             return self.forward(*args, **kwargs)
         if level:
             return self._call_forward_mode(level, args, kwargs, record)
-        raw = tuple([a.data if isinstance(a, Tensor) else a for a in args])
+        raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
         out = self.forward(*raw, **kwargs)
+        if anomaly.ACTIVE:
+            anomaly.check_forward(self.name, out, raw)
         if record and autograd._mode.enabled:
-            parents = tuple([(i, a) for i, a in enumerate(args)
-                             if isinstance(a, Tensor) and a.requires_grad])
-            node = Node(self, args, raw, kwargs, parents)
-            return make(out, node)
+            return make(out, self._node(args, raw, kwargs))
         return make(out, None)
+
+    def _node(self, args: tuple, raw: tuple, kwargs: dict) -> Node:
+        """Record this call for backward, with the version of every Tensor argument
+        (so that a later in-place change of one is detected)."""
+        parents = []
+        versions = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                versions.append(a._version)
+                if a.requires_grad:
+                    parents.append((i, a))
+        node = Node(self, args, raw, kwargs, tuple(parents))
+        node.versions = tuple(versions)
+        if anomaly.ACTIVE:
+            node.where = anomaly.user_frame()
+        return node
 
     def _call_forward_mode(self, level: int, args: tuple, kwargs: dict, record: bool) -> Tensor:
         primals = []
@@ -118,10 +133,8 @@ class Primitive:
             tangent = contribution if tangent is None else tangent + contribution
         out = dual(level, ans, tangent, self.name)
         if record and autograd._mode.enabled:
-            raw = tuple([a.data if isinstance(a, Tensor) else a for a in args])
-            parents = tuple([(i, a) for i, a in enumerate(args)
-                             if isinstance(a, Tensor) and a.requires_grad])
-            out._node = Node(self, args, raw, kwargs, parents)
+            raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
+            out._node = self._node(args, raw, kwargs)
             out.requires_grad = True
         return out
 

@@ -253,9 +253,8 @@ class Tensor:
         return _inplace(self, other, _ops.div, "/=")
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        _check_inplace(self, value, "__setitem__")
-        self._data[_raw_index(index)] = _raw(value)
-        self._version += 1
+        index = _raw_index(index)
+        _inplace(self, value, lambda x, v: _ops.index_update(x, index, v), "t[...] = value")
 
     # NumPy protocols: np.exp(t), np.sum(t, axis=0), np.concatenate([...]) differentiate.
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -452,23 +451,33 @@ def _shape_arg(shape: tuple) -> Any:
     return tuple(shape)
 
 
-def _check_inplace(t: Tensor, value: Any, op: str) -> None:
+def _inplace(t: Tensor, other: Any, op: Callable, symbol: str) -> Tensor:
+    """Apply ``op`` in place. While recording, the change joins the graph: ``t``
+    keeps its identity but now stands for ``op(old t, other)``; any node that
+    saved the old ``t`` notices the new version at backward time."""
     from chainrule.autograd import is_grad_enabled
 
-    if not is_grad_enabled():
-        return
-    if t.requires_grad or (isinstance(value, Tensor) and value.requires_grad):
-        raise RuntimeError(
-            f"{op}: in-place change of a tensor of shape {t.shape} that takes part in the graph; "
-            "write it out of place (x = x + y), or wrap an update in `with chainrule.no_grad():`")
-
-
-def _inplace(t: Tensor, other: Any, op: Callable, symbol: str) -> Tensor:
-    _check_inplace(t, other, symbol)
-    result = op(t._data, _raw(other))
+    tracked = is_grad_enabled() and (
+        t.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+    if not tracked:
+        result = op(t._data, _raw(other))
+    else:
+        if t.requires_grad and t._node is None:
+            raise RuntimeError(
+                f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) can't be changed "
+                "in place while recording; update it under `with chainrule.no_grad():`")
+        old = make(t._data.copy(), t._node)
+        old.requires_grad = t.requires_grad
+        new = op(old, other)
+        result = new._data
+        t._node = new._node
+        t.requires_grad = True
+    if np.shape(result) != t.shape:
+        raise ValueError(f"{symbol}: the result has shape {np.shape(result)}, but the tensor "
+                         f"changed in place has shape {t.shape}")
     if not np.can_cast(result.dtype, t.dtype, "same_kind"):
-        raise TypeError(f"{symbol}: result of dtype {result.dtype} can't be stored in a tensor "
-                        f"of dtype {t.dtype}")
+        raise TypeError(f"{symbol}: a result of dtype {result.dtype} can't be stored in a "
+                        f"tensor of dtype {t.dtype}")
     t._data[...] = result
     t._version += 1
     return t

@@ -130,3 +130,20 @@ def _interior(g, x, pad_width):
 
 pad.defvjp(lambda g, ans, x, pad_width, constant_values=0: _interior(g, x, pad_width), None)
 pad.defjvp(lambda t, ans, x, pad_width, constant_values=0: pad(t, pad_width, 0), None)
+
+
+@primitive
+def index_update(x, index, value):
+    """A copy of x with ``x[index] = value`` (the out-of-place form of assignment)."""
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+# d (x with x[i] = v) = dx with zeros at i, plus dv placed at i
+index_update.defvjp(lambda g, ans, x, index, value: index_update(g, index, 0.0),
+                    None,
+                    lambda g, ans, x, index, value: getitem(g, index))
+index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
+                    None,
+                    lambda t, ans, x, index, value: index_update(ans * 0, index, t))
