@@ -96,11 +96,9 @@ class Dual:
         if isinstance(other, Dual):
             b = other.value
             out = _pow(a, b)
-            db = other.tangent  # a constant exponent (db == 0) needs no log a: a may be <= 0
-            tangent = _scale(_pow_dbase(a, b), self.tangent) + (
-                _pow_dexp(a, out) * db if db != 0.0 else 0.0
-            )
-            return Dual(out, tangent)
+            # a constant exponent (db == 0) adds nothing, not even log(a) of an a <= 0
+            da, db = self.tangent, other.tangent
+            return Dual(out, _scale(_pow_dbase(a, b), da) + _scale(_pow_dexp(a, out), db))
         if isinstance(other, Real):
             c = float(other)
             return Dual(_pow(a, c), _scale(_pow_dbase(a, c), self.tangent))

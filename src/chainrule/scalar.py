@@ -16,8 +16,8 @@ twice and adds ``a.data * g`` each time, so ``a.grad == 2 * a.data`` (the produc
 special case.  Diamonds work the same way: ``b = a + a; c = b + b`` gives ``dc/da == 4``.
 
 **No closures.**  Nodes store numbers, not functions, so a graph holds no reference cycles: it is
-freed by reference counting the moment it is dropped, and Python's cyclic garbage collector never
-has to untangle it (it is most of micrograd's running time).
+freed by reference counting the moment it is dropped, and Python's cyclic garbage collector only
+ever scans it, never has to untangle it.  (Untangling closures is most of micrograd's run time.)
 
 **Calling ``backward()`` more than once** follows PyTorch:
 
