@@ -241,20 +241,21 @@ class Tensor:
 
     # In-place arithmetic changes the data and bumps the version counter.
     def __iadd__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.add, "+=")
+        return _inplace(self, other, _ops.add, np.add, "+=")
 
     def __isub__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.sub, "-=")
+        return _inplace(self, other, _ops.sub, np.subtract, "-=")
 
     def __imul__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.mul, "*=")
+        return _inplace(self, other, _ops.mul, np.multiply, "*=")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.div, "/=")
+        return _inplace(self, other, _ops.div, np.divide, "/=")
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _raw_index(index)
-        _inplace(self, value, lambda x, v: _ops.index_update(x, index, v), "t[...] = value")
+        _inplace(self, value, lambda x, v: _ops.index_update(x, index, v),
+                 lambda x, v, out: out.__setitem__(index, v), "t[...] = value")
 
     # NumPy protocols: np.exp(t), np.sum(t, axis=0), np.concatenate([...]) differentiate.
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -451,36 +452,43 @@ def _shape_arg(shape: tuple) -> Any:
     return tuple(shape)
 
 
-def _inplace(t: Tensor, other: Any, op: Callable, symbol: str) -> Tensor:
-    """Apply ``op`` in place. While recording, the change joins the graph: ``t``
-    keeps its identity but now stands for ``op(old t, other)``; any node that
-    saved the old ``t`` notices the new version at backward time."""
-    from chainrule.autograd import is_grad_enabled
+def _inplace(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -> Tensor:
+    """``t op= other`` in place. Outside recording (an optimizer step under
+    ``no_grad``) this is ``raw_op(t.data, other, out=t.data)``. While recording,
+    the change joins the graph: ``t`` keeps its identity but now stands for
+    ``op(old t, other)``; a node that saved the old ``t`` notices the new
+    version at backward time and refuses to use it."""
+    from chainrule import autograd
 
-    tracked = is_grad_enabled() and (
-        t.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
-    if not tracked:
-        result = op(t._data, _raw(other))
-    else:
-        if t.requires_grad and t._node is None:
+    value = other._data if isinstance(other, Tensor) else other
+    if autograd._mode.enabled and (
+            t.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        if t._node is None and t.requires_grad:
             raise RuntimeError(
                 f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) can't be changed "
                 "in place while recording; update it under `with chainrule.no_grad():`")
         old = make(t._data.copy(), t._node)
         old.requires_grad = t.requires_grad
         new = op(old, other)
-        result = new._data
         t._node = new._node
         t.requires_grad = True
-    if np.shape(result) != t.shape:
-        raise ValueError(f"{symbol}: the result has shape {np.shape(result)}, but the tensor "
-                         f"changed in place has shape {t.shape}")
-    if not np.can_cast(result.dtype, t.dtype, "same_kind"):
-        raise TypeError(f"{symbol}: a result of dtype {result.dtype} can't be stored in a "
-                        f"tensor of dtype {t.dtype}")
-    t._data[...] = result
+        value = new._data
+        raw_op = _assign
+    try:
+        raw_op(t._data, value, out=t._data)
+    except (ValueError, TypeError) as e:
+        kind = TypeError if isinstance(e, TypeError) else ValueError
+        raise kind(f"{symbol}: can't update a tensor of shape {t.shape} and dtype "
+                      f"{t.dtype} in place with a value of shape {np.shape(value)} and dtype "
+                      f"{np.result_type(value)}: {e}") from None
     t._version += 1
     return t
+
+
+def _assign(x: np.ndarray, value: Any, out: np.ndarray) -> None:
+    if np.shape(value) != out.shape:
+        raise ValueError("the result has another shape")
+    np.copyto(out, value, casting="same_kind")
 
 
 from chainrule import ops as _ops  # noqa: E402  (methods above look these up at call time)

@@ -15,18 +15,19 @@ from chainrule.primitive import EachArgument, primitive
 @primitive
 def matmul(a, b):
     """a @ b with NumPy's rules: 1-D operands are vectors, leading axes broadcast."""
-    sa, sb = np.shape(a), np.shape(b)
-    if not sa or not sb:
-        raise ValueError(f"matmul: {sa} @ {sb}: operands must have at least one dimension "
-                         "(use * for scalars)")
-    k_a, k_b = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
-    if k_a != k_b:
-        raise ValueError(f"matmul: {sa} @ {sb}: inner dimensions {k_a} and {k_b} differ")
     try:
         return np.matmul(a, b)
     except ValueError:
-        raise ValueError(f"matmul: {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} "
-                         "do not broadcast") from None
+        raise ValueError(_matmul_error(np.shape(a), np.shape(b))) from None
+
+
+def _matmul_error(sa: tuple, sb: tuple) -> str:
+    if not sa or not sb:
+        return f"matmul: {sa} @ {sb}: operands must have at least one dimension (use * for scalars)"
+    k_a, k_b = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if k_a != k_b:
+        return f"matmul: {sa} @ {sb}: inner dimensions {k_a} and {k_b} differ"
+    return f"matmul: {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} do not broadcast"
 
 
 def _matmul_vjp_a(g, ans, a, b):

@@ -35,7 +35,7 @@ def _count(shape, axis, op):
 @primitive
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis``."""
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
 sum.defvjp(lambda g, ans, x, axis=None, keepdims=False:        # d sum x = sum dx

@@ -1,0 +1,45 @@
+"""Shared helpers for the benchmark scripts: best-of-N timing and a plain table."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+
+
+def best_of(fn: Callable[[], object], number: int = 10, repeat: int = 5,
+            gc_enabled: bool = True) -> float:
+    """Seconds per call: the best of ``repeat`` runs of ``number`` calls each."""
+    fn()  # warm up
+    was = gc.isenabled()
+    if not gc_enabled:
+        gc.disable()
+    try:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best = min(best, (time.perf_counter() - start) / number)
+    finally:
+        if was:
+            gc.enable()
+    return best
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """One line describing where the numbers were measured."""
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, "
+            f"Python {platform.python_version()}, OPENBLAS_NUM_THREADS={threads}")

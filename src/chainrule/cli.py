@@ -1,0 +1,77 @@
+"""The ``chainrule`` command: ``chainrule train`` and the other subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _digits(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(d) for d in text.replace(",", " ").split())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"digits must be integers, got {text!r}") from None
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a two-layer MLP on MNIST (4 vs 9 by default)",
+                       description="Train an MLP on MNIST digits. Offline by default: the "
+                                   "4-vs-9 data ships with chainrule.")
+    p.add_argument("--digits", type=_digits, nargs="+", default=[(4, 9)], metavar="D",
+                   help="digits to tell apart (default: 4 9; others need --full)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[128], metavar="N",
+                   help="hidden layer sizes (default: 128)")
+    p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default: 1e-3 for adam, 0.05 for sgd)")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--full", action="store_true",
+                   help="download the whole MNIST set once (checksum-verified, cached)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<date-time>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from chainrule.train import TrainConfig, train
+
+    digits = tuple(d for group in args.digits for d in group)
+    config = TrainConfig(
+        digits=digits, hidden=tuple(args.hidden), activation=args.activation,
+        epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
+        optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, full=args.full,
+        out=args.out, progress=not args.no_progress)
+    result = train(config)
+    return 1 if result.gradient_check.get("status") == "failed" else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chainrule",
+                                     description="chainrule: automatic differentiation on NumPy")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chainrule`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as e:  # bad options, missing data, offline: one line
+        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
