@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="chainrule: automatic differentiation on NumPy")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train_parser(sub)
+    from chainrule.exercises.command import add_parser as add_exercises_parser
+
+    add_exercises_parser(sub)
     return parser
 
 
