@@ -23,7 +23,7 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, nargs="+", default=[128], metavar="N",
                    help="hidden layer sizes (default: 128)")
     p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate (default: 1e-3 for adam, 0.05 for sgd)")

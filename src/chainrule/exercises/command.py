@@ -22,8 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainrule.exercises import EXERCISES
+    from chainrule.exercises import all_exercises
 
+    EXERCISES = all_exercises()  # noqa: N806
     if args.number is None and not args.all:
         return _list(EXERCISES, args.json)
     if args.number is not None and args.number not in EXERCISES:

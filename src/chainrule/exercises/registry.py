@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,16 @@ class Exercise:
 
 
 EXERCISES: dict[int, Exercise] = {}
+
+MODULES = ("limits_taylor", "gradients_jacobians", "graphs_reverse", "forward_reverse",
+           "identities", "descent_curvature", "numerical_pitfalls", "bonus")
+
+
+def all_exercises() -> dict[int, Exercise]:
+    """Every exercise by number (importing the group modules registers them)."""
+    for name in MODULES:
+        importlib.import_module(f"chainrule.exercises.{name}")
+    return dict(sorted(EXERCISES.items()))
 
 
 def exercise(number: int, group: str, title: str, stars: int = 0
