@@ -54,8 +54,13 @@ def build_params(value_cls: type, weights: list) -> list:
     ]
 
 
-def mlp_loss(params: list, xs: list[list[float]], ys: list[float]):
-    """Sum over the points of (mlp(x) - y)**2; hidden layers ReLU, output linear."""
+def mlp_loss(params: list, xs: list[list[float]], ys: list[float],
+             relu: Callable[[object], object] | None = None):
+    """Sum over the points of (mlp(x) - y)**2; hidden layers ReLU, output linear.
+
+    ``relu`` applies the activation to one scalar (default: its ``.relu()`` method), for
+    engines whose scalars have no such method (HIPS autograd's boxes, MyGrad tensors).
+    """
     loss = 0.0
     last = len(params) - 1
     for x, y in zip(xs, ys, strict=True):
@@ -66,7 +71,7 @@ def mlp_loss(params: list, xs: list[list[float]], ys: list[float]):
                 for row, bias in zip(W, b, strict=True)
             ]
             if i < last:
-                h = [v.relu() for v in h]
+                h = [v.relu() if relu is None else relu(v) for v in h]
         loss = loss + (h[0] - y) ** 2
     return loss
 

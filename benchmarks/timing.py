@@ -38,8 +38,22 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def machine() -> str:
     """One line describing where the numbers were measured."""
+    import numpy
+
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-    return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, "
-            f"Python {platform.python_version()}, OPENBLAS_NUM_THREADS={threads}")
+    return (f"{_cpu_model()} ({platform.machine()}, {os.cpu_count()} cores), "
+            f"Python {platform.python_version()}, NumPy {numpy.__version__}, "
+            f"OPENBLAS_NUM_THREADS={threads}")

@@ -57,6 +57,11 @@ def numpy_step(params, x, y):
     return loss
 
 
+def numpy_step_factory(params):
+    own = [w.copy() for w in params]
+    return lambda x, y: numpy_step(own, x, y)
+
+
 def chainrule_step_factory(params):
     import chainrule as cr
     from chainrule import nn, optim
@@ -149,7 +154,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     params = init_weights()
     peers = {
-        "numpy (floor)": lambda: (lambda x, y, p=[w.copy() for w in params]: numpy_step(p, x, y)),
+        "numpy (floor)": lambda: numpy_step_factory(params),
         "chainrule": lambda: chainrule_step_factory(params),
         "pytorch": lambda: torch_step_factory(params),
         "mygrad": lambda: mygrad_step_factory(params),
@@ -166,8 +171,8 @@ def main() -> None:
             except ImportError as e:
                 print(f"skipping {name}: {e}", file=sys.stderr)
                 continue
-            times[name] = best_of(lambda s=step: s(x, y), number=50 if batch == 32 else 20,
-                                  repeat=7)
+            times[name] = best_of(lambda s=step, x=x, y=y: s(x, y),
+                                  number=50 if batch == 32 else 20, repeat=7)
         floor = times["numpy (floor)"]
         for name, t in times.items():
             rows.append([batch, name, f"{t * 1e3:.3f}", f"{t / floor:.2f}x"])

@@ -147,7 +147,6 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
     those not reached) and no ``.grad`` is touched.
     """
     from chainrule.ops.shape import sum_to_shape
-    from chainrule.tensor import Tensor
 
     users = _graph_order(roots)
     pending: dict[int, Any] = {}
@@ -311,7 +310,9 @@ def _seed(t: Tensor, gradient: Any, op: str) -> Any:
         if gradient.shape != t.shape:
             raise ValueError(f"{op}: cotangent of shape {gradient.shape} for a tensor of shape "
                              f"{t.shape}")
-        return gradient if gradient.requires_grad else gradient.data
+        # a cotangent that takes part in a derivative (reverse, or forward: a tangent) stays
+        # a Tensor so that the backward pass carries that derivative along
+        return gradient if gradient.requires_grad or gradient._fw is not None else gradient.data
     g = np.asarray(gradient, dtype=t.dtype)
     if g.shape != t.shape:
         raise ValueError(f"{op}: cotangent of shape {g.shape} for a tensor of shape {t.shape}")

@@ -491,5 +491,5 @@ def _assign(x: np.ndarray, value: Any, out: np.ndarray) -> None:
     np.copyto(out, value, casting="same_kind")
 
 
-from chainrule import ops as _ops  # noqa: E402  (methods above look these up at call time)
 from chainrule import numpy_interop as _interop  # noqa: E402
+from chainrule import ops as _ops  # noqa: E402  (methods above look these up at call time)
