@@ -29,9 +29,11 @@ from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
 
+from chainrule import data, nn, optim  # noqa: E402  (subpackages, as cr.nn.Linear)
+
 __all__ = [
     *_ops_all, "Dual", "Primitive", "Tensor", "Value", "arange", "enable_grad", "eye", "full", "full_like",
     "grad", "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "primitive",
     "rand", "rand_like", "randn", "randn_like", "set_grad_enabled", "tensor", "zeros",
-    "zeros_like",
+    "zeros_like", "data", "nn", "optim",
 ]
