@@ -218,8 +218,8 @@ def mlp_engines(weights: list, xs: list, ys: list) -> dict[str, tuple[Callable, 
         return float(loss), [float(g) for g in flat(grads)]
 
     return {
-        "chainrule Value": (value_like(Value), 5),
-        "micrograd": (value_like(MicrogradValue), 3),
+        "chainrule Value": (value_like(Value), 7),
+        "micrograd": (value_like(MicrogradValue), 5),
         "PyTorch CPU (0-d tensors)": (run_torch, 2),
         "HIPS autograd (float boxes)": (run_autograd, 1),
         "MyGrad (0-d tensors)": (run_mygrad, 1),
