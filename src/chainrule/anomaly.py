@@ -43,10 +43,16 @@ def user_frame() -> str:
 
 
 def _bad(value: Any) -> str | None:
+    """None if ``value`` is finite, else e.g. ``'NaN (1 of 6 elements, first at index (0, 2))'``."""
     arr = np.asarray(getattr(value, "_data", value))
     if arr.dtype.kind not in "fc" or bool(np.isfinite(arr).all()):
         return None
-    return "NaN" if bool(np.isnan(arr).any()) else "Inf"
+    bad = ~np.isfinite(arr)
+    first = np.unravel_index(int(np.argmax(bad)), arr.shape) if arr.ndim else ()
+    v = arr[first]
+    kind = "NaN" if np.isnan(v) else ("Inf" if v.real > 0 else "-Inf")
+    where = f", first at index {tuple(int(i) for i in first)}" if arr.ndim else ""
+    return f"{kind} ({int(bad.sum())} of {arr.size} elements{where})"
 
 
 def _shapes(values: Any) -> str:

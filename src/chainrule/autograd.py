@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule import anomaly
+from chainrule import anomaly, memory
 
 if TYPE_CHECKING:
     from chainrule.primitive import Primitive
@@ -42,17 +42,21 @@ def is_grad_enabled() -> bool:
 
 
 class _SetGradMode(ContextDecorator):
+    """Sets recording on or off and restores it on exit. The states to restore are kept per
+    thread, so one instance (a decorator, a shared ``no_grad()``) may be entered from several
+    threads at once."""
+
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._saved: list[bool] = []
+        self._saved = threading.local()
 
     def __enter__(self) -> _SetGradMode:
-        self._saved.append(_mode.enabled)
+        self._saved.__dict__.setdefault("stack", []).append(_mode.enabled)
         _mode.enabled = self.enabled
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._saved.pop()
+        _mode.enabled = self._saved.stack.pop()
 
 
 def no_grad() -> _SetGradMode:
@@ -80,7 +84,7 @@ class Node:
     counters when they were saved, to detect in-place changes.
     """
 
-    __slots__ = ("prim", "args", "raw", "kwargs", "parents", "versions", "where")
+    __slots__ = ("prim", "args", "raw", "kwargs", "parents", "versions", "where", "__weakref__")
 
     def __init__(self, prim: Primitive, args: tuple, raw: tuple, kwargs: dict,
                  parents: tuple) -> None:
@@ -94,6 +98,8 @@ class Node:
 
     def release(self) -> None:
         """Free what was saved for backward; the graph can't be walked again."""
+        if memory.TRACKERS:
+            memory.release_node(self)
         self.args = self.raw = self.parents = None
 
 
@@ -178,7 +184,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             node = t._node
             if node is None:
                 if wanted is None and t.requires_grad:
-                    _accumulate_leaf(t, g, stored)
+                    _accumulate_leaf(t, g, stored, create_graph)
                 continue
             _check_versions(node)
             prim = node.prim
@@ -227,9 +233,11 @@ def _apply_hooks(t: Tensor, g: Any) -> Any:
     return g
 
 
-def _accumulate_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
+def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) -> None:
     from chainrule.tensor import Tensor
 
+    if create_graph and not isinstance(g, Tensor):
+        g = Tensor(g)  # after create_graph=True every .grad is a Tensor
     if isinstance(g, Tensor):
         g = g if g.dtype == t.dtype else g.astype(t.dtype)
         t.grad = g if t.grad is None else t.grad + g

@@ -58,7 +58,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     impl = UFUNCS.get(ufunc)
     if method == "__call__" and impl is not None and not kwargs:
         return impl(*inputs)
-    if _needs_grad(inputs) or _needs_grad(kwargs):
+    if (_needs_grad(inputs) or _needs_grad(kwargs)) and not _answers_bool(ufunc):
         raise TypeError(f"np.{ufunc.__name__} ({method}) is not differentiable in chainrule; "
                         "use chainrule's functions, or apply it to t.data")
     result = getattr(ufunc, method)(*_raw(inputs), **{k: _raw(v) for k, v in kwargs.items()})
@@ -69,7 +69,22 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     return result
 
 
+def _answers_bool(ufunc: np.ufunc) -> bool:
+    """Comparisons, isfinite, logical_and...: a boolean answer has no gradient to lose."""
+    return all(t.endswith("->?") for t in ufunc.types if "O" not in t)
+
+
+# Questions about the array, not computations on it (no gradient to lose): answered from
+# the data, as the comparison operators and argmax are.
+QUERIES = frozenset({
+    np.shape, np.ndim, np.size, np.result_type, np.argmax, np.argmin, np.argsort, np.nonzero,
+    np.flatnonzero, np.count_nonzero, np.any, np.all, np.isclose, np.allclose, np.array_equal,
+})
+
+
 def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
+    if func in QUERIES:
+        return func(*_raw(args), **kwargs)
     impl = FUNCTIONS.get(func)
     if impl is not None:
         if kwargs.get("out") is not None or kwargs.get("dtype") is not None:

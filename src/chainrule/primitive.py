@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from chainrule import anomaly, autograd
+from chainrule import anomaly, autograd, cutlog, memory
 from chainrule.autograd import Node
 from chainrule.tensor import Tensor, dual, make
 
@@ -88,8 +88,12 @@ class Primitive:
         out = self.forward(*raw, **kwargs)
         if anomaly.ACTIVE:
             anomaly.check_forward(self.name, out, raw)
-        if record and autograd._mode.enabled:
-            return make(out, self._node(args, raw, kwargs))
+        if record:
+            if autograd._mode.enabled:
+                return make(out, self._node(args, raw, kwargs))
+            result = make(out, None)
+            cutlog.no_grad_call(self.name, args, result)  # a path cut by no_grad: why_no_grad
+            return result
         return make(out, None)
 
     def _node(self, args: tuple, raw: tuple, kwargs: dict) -> Node:
@@ -106,6 +110,8 @@ class Primitive:
         node.versions = tuple(versions)
         if anomaly.ACTIVE:
             node.where = anomaly.user_frame()
+        if memory.TRACKERS:
+            memory.track_node(node)
         return node
 
     def _call_forward_mode(self, level: int, args: tuple, kwargs: dict, record: bool) -> Tensor:

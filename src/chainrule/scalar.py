@@ -157,6 +157,18 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the graph behind this value, drawn by Graphviz (see chainrule.viz)."""
+        from chainrule.viz.dot import repr_svg
+
+        return repr_svg(self)
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter without Graphviz: the graph behind this value as a table."""
+        from chainrule.viz.dot import repr_html
+
+        return repr_html(self)
+
     # --- binary operations: forward value, then local derivatives --------------------------
 
     def __add__(self, other: Value | float) -> Value:

@@ -137,6 +137,18 @@ class Tensor:
             extra.append(f"tangent_level={self._fw[0]}")
         return "tensor(" + ", ".join([body, *extra]) + ")"
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the graph that computed this tensor, drawn by Graphviz (chainrule.viz)."""
+        from chainrule.viz.dot import repr_svg
+
+        return repr_svg(self)
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter without Graphviz: the graph that computed this tensor as a table."""
+        from chainrule.viz.dot import repr_html
+
+        return repr_html(self)
+
     # ----- autograd --------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this leaf as needing a gradient (floating-point data only)."""
@@ -152,7 +164,10 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
-        return make(self._data, None)
+        out = make(self._data, None)
+        if self.requires_grad:
+            _cutlog.cut("detach", (self,), out)
+        return out
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -222,22 +237,22 @@ class Tensor:
 
     # Comparisons are not differentiable: they return plain boolean arrays.
     def __lt__(self, other: Any) -> np.ndarray:
-        return self._data < _raw(other)
+        return _compared(self, other, self._data < _raw(other), "<")
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self._data <= _raw(other)
+        return _compared(self, other, self._data <= _raw(other), "<=")
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self._data > _raw(other)
+        return _compared(self, other, self._data > _raw(other), ">")
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self._data >= _raw(other)
+        return _compared(self, other, self._data >= _raw(other), ">=")
 
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self._data == _raw(other)
+        return _compared(self, other, self._data == _raw(other), "==")
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self._data != _raw(other)
+        return _compared(self, other, self._data != _raw(other), "!=")
 
     # In-place arithmetic changes the data and bumps the version counter.
     def __iadd__(self, other: Any) -> Tensor:
@@ -270,7 +285,15 @@ class Tensor:
         return _ops.transpose(self)
 
     def astype(self, dtype: Any) -> Tensor:
-        return _ops.astype(self, np.dtype(dtype))
+        """A copy converted to ``dtype``. A cast to a non-float dtype (int, bool) is not
+        differentiable: its result is a new leaf, cut from the graph."""
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            out = make(self._data.astype(dtype), None)
+            if self.requires_grad:
+                _cutlog.cut(f"astype({dtype})", (self,), out)
+            return out
+        return _ops.astype(self, dtype)
 
     def float(self) -> Tensor:
         return self.astype(np.float32)
@@ -356,10 +379,16 @@ class Tensor:
         return _ops.log_softmax(self, axis=axis)
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
-        return np.argmax(self._data, axis=axis)
+        out = np.argmax(self._data, axis=axis)
+        if self.requires_grad:
+            _cutlog.cut("argmax", (self,), out)
+        return out
 
     def argmin(self, axis: int | None = None) -> np.ndarray:
-        return np.argmin(self._data, axis=axis)
+        out = np.argmin(self._data, axis=axis)
+        if self.requires_grad:
+            _cutlog.cut("argmin", (self,), out)
+        return out
 
     def reshape(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, _shape_arg(shape))
@@ -439,6 +468,13 @@ def _raw(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
 
+def _compared(t: Tensor, other: Any, result: np.ndarray, symbol: str) -> np.ndarray:
+    """A comparison's boolean result, logged as a cut when an operand requires grad."""
+    if t.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
+        _cutlog.cut(f"comparison {symbol}", (t, other), result, depth=2)
+    return result
+
+
 def _raw_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_raw(i) for i in index)
@@ -491,5 +527,6 @@ def _assign(x: np.ndarray, value: Any, out: np.ndarray) -> None:
     np.copyto(out, value, casting="same_kind")
 
 
+from chainrule import cutlog as _cutlog  # noqa: E402
 from chainrule import numpy_interop as _interop  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402  (methods above look these up at call time)

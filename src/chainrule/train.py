@@ -194,10 +194,10 @@ def _write_run(out: Path, config: TrainConfig, result: RunResult, model: nn.Modu
                "final_test_accuracy": result.final_accuracy}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     model.save(out / "model.npz")
-    try:
-        from chainrule.viz.plots import plot_curves
+    from chainrule.viz.plots import plot_curves
+
+    try:  # matplotlib is imported when plotting
+        plot_curves({"train loss": result.train_loss, "test accuracy": result.test_accuracy},
+                    xlabel="epoch", save=out / "loss.png")
     except ImportError:
         log("matplotlib is not installed: loss.png not written (pip install chainrule[plot])")
-        return
-    plot_curves({"train loss": result.train_loss, "test accuracy": result.test_accuracy},
-                xlabel="epoch", path=out / "loss.png")

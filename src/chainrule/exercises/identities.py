@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule as cr
-from chainrule import functional
+from chainrule import functional, nn, optim
 from chainrule.exercises.numerical_pitfalls import central_gradient
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
@@ -20,7 +20,8 @@ def _sigmoid(u: float) -> float:
 
 @exercise(20, GROUP, "Gradient of ||x - a||^2 + lambda ||x||^2 and its minimiser")
 def ex20(fast: bool = False) -> Result:
-    """Derive the gradient of f(x) = ||x - a||^2 + lambda ||x||^2 and find its minimiser.
+    """The gradient of f(x) = ||x - a||^2 + lambda ||x||^2 worked out by hand, and the point
+    where it vanishes.
 
     Derivation: f = sum_i (x_i - a_i)^2 + lambda sum_i x_i^2, so df/dx_i = 2(x_i - a_i) +
     2 lambda x_i, i.e. grad f = 2(x - a) + 2 lambda x. Setting it to zero gives
@@ -68,8 +69,8 @@ def _numpy_f(a: np.ndarray, lam: float):
 
 @exercise(21, GROUP, "Softmax cross-entropy gradient p - y at z = (1, 2, 3)")
 def ex21(fast: bool = False) -> Result:
-    """Verify that the gradient of CE(softmax(z), y) with respect to z is p - y, at
-    z = (1, 2, 3), y = (0, 1, 0).
+    """A numerical check that cross-entropy after softmax has gradient p - y in the logits,
+    at z = (1, 2, 3) with target y = (0, 1, 0).
 
     Derivation: CE = -sum_i y_i log p_i with log p_i = z_i - log sum_j e^{z_j}, so
     dCE/dz_k = -y_k + (sum_i y_i) p_k = p_k - y_k for a one-hot (or any normalised) y.
@@ -84,7 +85,7 @@ def ex21(fast: bool = False) -> Result:
     y = np.array([0.0, 1.0, 0.0])
     g = functional.grad(lambda z: -cr.sum(y * cr.log_softmax(z)))(z)
     g_fused = functional.grad(
-        lambda z: cr.nn.functional.cross_entropy(cr.reshape(z, (1, 3)), np.array([1])))(z)
+        lambda z: nn.functional.cross_entropy(cr.reshape(z, (1, 3)), np.array([1])))(z)
     e = np.exp(z - z.max())
     p = e / e.sum()
     res = Result(21, "Softmax cross-entropy gradient p - y at z = (1, 2, 3)",
@@ -113,7 +114,7 @@ def ex21(fast: bool = False) -> Result:
 
 @exercise(22, GROUP, "Gradient of the logistic loss log(1 + exp(-y w.x))")
 def ex22(fast: bool = False) -> Result:
-    """Compute the gradient in w of the binary logistic loss log(1 + e^{-y w^T x}), y = +-1.
+    """The gradient in w of the logistic loss with labels y = +-1, log(1 + e^{-y w^T x}).
 
     Derivation: with u = -y w^T x, l = log(1 + e^u) has dl/du = e^u / (1 + e^u) = sigma(u),
     and grad_w u = -y x, so grad_w l = -y x sigma(-y w^T x) = -y x (1 - sigma(y w^T x)).
@@ -128,7 +129,7 @@ def ex22(fast: bool = False) -> Result:
                  quantities={"w": w, "x": x, "w.x": float(w @ x)})
     torch = torch_or_skip("torch")
     for y in (1.0, -1.0):
-        g = functional.grad(lambda w, y=y: cr.nn.functional.logistic_loss(w, x, np.array(y)))(w)
+        g = functional.grad(lambda w, y=y: nn.functional.logistic_loss(w, x, np.array(y)))(w)
         closed = -y * x * _sigmoid(-y * (w @ x))
         res.quantities[f"gradient, y = {y:+.0f}"] = g
         res.checks += [
@@ -158,8 +159,8 @@ def _spd(n: int, rng: np.random.Generator) -> np.ndarray:
 
 @exercise(23, GROUP, "Gradient of a quadratic form; Newton lands on x0 in one step", stars=1)
 def ex23(fast: bool = False) -> Result:
-    """Show that for symmetric positive-definite A, the gradient of
-    q(x) = 1/2 (x - x0)^T A (x - x0) is A(x - x0), so one Newton step reaches x0.
+    """With A symmetric positive definite, q(x) = 1/2 (x - x0)^T A (x - x0) has gradient
+    A(x - x0); consequently Newton's method reaches x0 from anywhere in a single step.
 
     Derivation: with d = x - x0, dq = 1/2 (dx^T A d + d^T A dx) = 1/2 d^T (A + A^T) dx
     = (A d)^T dx for symmetric A, so grad q = A(x - x0); differentiating again, the Hessian is
@@ -167,8 +168,8 @@ def ex23(fast: bool = False) -> Result:
     the minimum because A is positive definite (q >= 0 = q(x0)).
 
     Method: gradient by reverse mode and Hessian by ``functional.hessian`` at random points,
-    against A(x - x0) and A; then one Newton step (solving H s = grad) from several random
-    starting points, against x0.
+    against A(x - x0) and A; then one step of ``optim.Newton`` (solving H d = grad) from
+    several random starting points, against x0.
     """
     rng = np.random.default_rng(23)
     n = 4
@@ -186,7 +187,9 @@ def ex23(fast: bool = False) -> Result:
     for k, x in enumerate(starts):
         g = functional.grad(q)(x)
         h = functional.hessian(q)(x)
-        landed.append(x - np.linalg.solve(h, g))
+        point = cr.tensor(x, requires_grad=True)
+        optim.Newton([point]).step(q)
+        landed.append(point.data.copy())
         res.checks += [
             close(f"start {k}: gradient vs A(x - x0)", g, a @ (x - x0), "closed form",
                   rtol=1e-12, atol=1e-12),
@@ -203,7 +206,8 @@ def ex23(fast: bool = False) -> Result:
 
 @exercise(24, GROUP, "Gradient of tr(A^T B A) for symmetric B", stars=1)
 def ex24(fast: bool = False) -> Result:
-    """Derive the gradient of tr(A^T B A) in A (A n x m, B n x n symmetric).
+    """The gradient of tr(A^T B A) with respect to A (A n x m, B n x n symmetric), derived
+    with differentials.
 
     Derivation: d tr(A^T B A) = tr(dA^T B A) + tr(A^T B dA); the first term equals its
     transpose tr(A^T B^T dA), so d tr = tr(A^T (B + B^T) dA) = <(B + B^T) A, dA>, i.e. the

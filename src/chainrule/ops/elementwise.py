@@ -13,11 +13,45 @@ import numpy as np
 from chainrule.primitive import primitive
 
 
+# ----- bad operands ----------------------------------------------------------
+def unsupported_type(op: str, *operands: object) -> TypeError | None:
+    """A TypeError naming the first operand that is not numeric (a str, None, an object)."""
+    for a in operands:
+        try:
+            kind = np.asarray(a).dtype.kind
+        except (TypeError, ValueError):  # a ragged list
+            kind = "O"
+        if kind not in "biufc":
+            dtype = f" of dtype {a.dtype}" if isinstance(a, np.ndarray) else ""
+            return TypeError(f"{op}: unsupported operand type '{type(a).__name__}'{dtype} "
+                             "(expected a Tensor, a NumPy array or a number)")
+    return None
+
+
+def operand_error(op: str, error: Exception, *operands: object) -> Exception:
+    """What to raise after NumPy refused ``op``'s operands: a TypeError naming an operand of
+    an unsupported type, a ValueError naming shapes that do not broadcast, or else NumPy's
+    own message under the op's name. Only the failing call pays; the hot path is NumPy's."""
+    bad = unsupported_type(op, *operands)
+    if bad is not None:
+        return bad
+    shapes = [np.shape(a) for a in operands]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ", ".join(map(str, shapes[:-1])) + f" and {shapes[-1]}"
+        return ValueError(f"{op}: shapes {listed} do not broadcast")
+    return (TypeError if isinstance(error, TypeError) else ValueError)(f"{op}: {error}")
+
+
 # ----- arithmetic -----------------------------------------------------------
 @primitive
 def add(x, y):
     """x + y"""
-    return np.add(x, y)
+    try:
+        return np.add(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("add", e, x, y) from None
 
 
 add.defvjp(lambda g, ans, x, y: g,                     # d(x + y) = dx + dy
@@ -29,7 +63,10 @@ add.defjvp(lambda t, ans, x, y: t,
 @primitive
 def sub(x, y):
     """x - y"""
-    return np.subtract(x, y)
+    try:
+        return np.subtract(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("sub", e, x, y) from None
 
 
 sub.defvjp(lambda g, ans, x, y: g,                     # d(x - y) = dx - dy
@@ -41,7 +78,10 @@ sub.defjvp(lambda t, ans, x, y: t,
 @primitive
 def mul(x, y):
     """x * y"""
-    return np.multiply(x, y)
+    try:
+        return np.multiply(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("mul", e, x, y) from None
 
 
 mul.defvjp(lambda g, ans, x, y: g * y,                 # d(xy) = y dx + x dy
@@ -53,7 +93,10 @@ mul.defjvp(lambda t, ans, x, y: t * y,
 @primitive
 def div(x, y):
     """x / y"""
-    return np.divide(x, y)
+    try:
+        return np.divide(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("div", e, x, y) from None
 
 
 div.defvjp(lambda g, ans, x, y: g / y,                 # d(x/y) = dx/y - (x/y) dy/y
@@ -74,20 +117,26 @@ neg.defjvp(lambda t, ans, x: -t)
 
 def _log_base(x):
     """log x where x > 0, and 0 where x == 0 (there x**y has d/dy = 0 for y > 0)."""
+    if isinstance(x, int | float):  # a Python base (2 ** t) stays a Python float: no upcast
+        return float(np.log(x)) if x != 0 else 0.0
     return log(where(x == 0, 1.0, x))
 
 
 @primitive
 def pow(x, y):
     """x ** y"""
-    return np.power(x, y)
+    try:
+        return np.power(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("pow", e, x, y) from None
 
 
 def _dpow_dx(x, y):
-    """y x^(y-1), taken as 0 where y == 0 (x^0 is constant, even at x = 0)."""
+    """y x^(y-1), taken as 0 where y == 0 (x^0 is constant, even at x = 0). Only the point
+    x = y = 0 is masked (not every y = 0), so d/dy of this is still x^(y-1)(1 + y log x)."""
     if isinstance(y, int | float):
         return y * x ** (y - 1) if y != 0 else x * 0
-    return y * x ** where(y == 0, 1.0, y - 1)
+    return y * where((x == 0) & (y == 0), 1.0, x) ** (y - 1)
 
 
 pow.defvjp(lambda g, ans, x, y: g * _dpow_dx(x, y),    # d x^y = y x^(y-1) dx + x^y log x dy
@@ -258,7 +307,10 @@ def _share(g, x, y):
 @primitive
 def maximum(x, y):
     """Elementwise larger of x and y."""
-    return np.maximum(x, y)
+    try:
+        return np.maximum(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("maximum", e, x, y) from None
 
 
 maximum.defvjp(lambda g, ans, x, y: _share(g, x, y),  # d max(x, y) = [x wins] dx + [y wins] dy
@@ -270,7 +322,10 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
 @primitive
 def minimum(x, y):
     """Elementwise smaller of x and y."""
-    return np.minimum(x, y)
+    try:
+        return np.minimum(x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("minimum", e, x, y) from None
 
 
 minimum.defvjp(lambda g, ans, x, y: _share(g, y, x),  # d min(x, y) = [x wins] dx + [y wins] dy
@@ -305,7 +360,13 @@ clip.defjvp(lambda t, ans, x, a_min=None, a_max=None: t * _inside(x, a_min, a_ma
 @primitive
 def where(condition, x, y):
     """x where condition holds, else y (condition is not differentiated)."""
-    return np.where(condition, x, y)
+    try:
+        out = np.where(condition, x, y)
+    except (TypeError, ValueError) as e:
+        raise operand_error("where", e, condition, x, y) from None
+    if out.dtype.kind not in "biufc":  # NumPy picks a common dtype even for a str or object
+        raise unsupported_type("where", x, y) or TypeError(f"where: result of dtype {out.dtype}")
+    return out
 
 
 where.defvjp(None,

@@ -120,7 +120,12 @@ def _pad_widths(pad_width, ndim):
 @primitive
 def pad(x, pad_width, constant_values=0):
     """x surrounded by ``constant_values`` (NumPy's ``mode='constant'``)."""
-    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+    try:
+        return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit an array of shape "
+                         f"{np.shape(x)} (give (before, after) per axis, or one pair or int "
+                         "for all)") from None
 
 
 def _interior(g, x, pad_width):
@@ -140,10 +145,25 @@ def index_update(x, index, value):
     return out
 
 
-# d (x with x[i] = v) = dx with zeros at i, plus dv placed at i
+def _kept_writes(g, index, shape):
+    """g[index], zero where the write was overwritten: with a repeated integer index,
+    ``x[index] = v`` keeps one write per element (the last, in NumPy), so only that element
+    of v reaches the output. Found by writing ids with the same index."""
+    part = getitem(g, index)
+    if _basic(index):
+        return part
+    written = np.zeros(shape, dtype=bool)[index].shape
+    ids = np.arange(int(np.prod(written))).reshape(written)
+    owner = np.full(shape, -1)
+    owner[index] = ids
+    kept = owner[index] == ids
+    return part if kept.all() else part * kept
+
+
+# d (x with x[i] = v) = dx with zeros at i, plus dv placed at i (the writes that stayed)
 index_update.defvjp(lambda g, ans, x, index, value: index_update(g, index, 0.0),
                     None,
-                    lambda g, ans, x, index, value: getitem(g, index))
+                    lambda g, ans, x, index, value: _kept_writes(g, index, x.shape))
 index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
                     None,
                     lambda t, ans, x, index, value: index_update(ans * 0, index, t))

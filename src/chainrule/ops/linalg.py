@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import builtins
 import re
+import string
 
 import numpy as np
 
-from chainrule.ops.elementwise import abs, mul, where
-from chainrule.ops.reduce import _spread, max, sum
-from chainrule.ops.shape import broadcast_to, reshape, squeeze, swapaxes, unsqueeze
+from chainrule.ops.elementwise import abs, mul, unsupported_type, where
+from chainrule.ops.reduce import _spread, max, min, sum
+from chainrule.ops.shape import (
+    broadcast_to,
+    named_error,
+    normalize_axes,
+    reshape,
+    squeeze,
+    swapaxes,
+    unsqueeze,
+)
 from chainrule.primitive import EachArgument, primitive
 
 
@@ -17,8 +27,9 @@ def matmul(a, b):
     """a @ b with NumPy's rules: 1-D operands are vectors, leading axes broadcast."""
     try:
         return np.matmul(a, b)
-    except ValueError:
-        raise ValueError(_matmul_error(np.shape(a), np.shape(b))) from None
+    except (TypeError, ValueError):
+        raise unsupported_type("matmul", a, b) or ValueError(
+            _matmul_error(np.shape(a), np.shape(b))) from None
 
 
 def _matmul_error(sa: tuple, sb: tuple) -> str:
@@ -78,7 +89,7 @@ def _parse_einsum(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[list[
                          f"got {len(shapes)}")
     used = set(re.sub(r"[^a-zA-Z]", "", spec))
     spare = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in used]
-    n_ell = max([len(s) - len(p.replace("...", "")) for p, s in zip(parts, shapes)
+    n_ell = builtins.max([len(s) - len(p.replace("...", "")) for p, s in zip(parts, shapes)
                  if "..." in p], default=0)
     ell = "".join(spare[:n_ell][::-1])
     expanded = []
@@ -112,20 +123,42 @@ def _einsum_vjp(i, g, ans, subscripts, *operands):
     # d out = sum_k einsum(.., d op_k, ..): op_k's cotangent contracts g with the others.
     k = i - 1
     ins, out = _parse_einsum(subscripts, [o.shape for o in operands])
+    sizes: dict[str, int] = {}
+    for s, o in zip(ins, operands):
+        for c, n in zip(s, o.shape):
+            sizes[c] = builtins.max(sizes.get(c, 1), n)  # '...' axes may broadcast
+    others, other_ops = [], []
+    for j, (s, o) in enumerate(zip(ins, operands)):
+        if j != k:
+            full = tuple(sizes[c] for c in s)
+            others.append(s)
+            other_ops.append(o if o.shape == full else broadcast_to(o, full))
     target = ins[k]
-    if len(set(target)) != len(target):
-        raise NotImplementedError(f"einsum: no gradient for operand '{target}' with a "
-                                  "repeated index; take diagonal() first")
-    others = [s for j, s in enumerate(ins) if j != k]
+    unique = "".join(dict.fromkeys(target))
     present = set(out).union(*others)
-    reachable = "".join(c for c in target if c in present)
-    spec = ",".join([out, *others]) + "->" + reachable
-    r = einsum(spec, g, *[o for j, o in enumerate(operands) if j != k])
-    if reachable != target:  # letters summed only inside this operand: spread g over them
-        shape = tuple(operands[k].shape[j] if c in present else 1
-                      for j, c in enumerate(target))
-        r = broadcast_to(reshape(r, shape), operands[k].shape)
-    return r
+    reachable = "".join(c for c in unique if c in present)
+    r = einsum(",".join([out, *others]) + "->" + reachable, g, *other_ops)
+    if reachable != unique:  # letters summed only inside this operand: spread g over them
+        r = broadcast_to(reshape(r, tuple(sizes[c] if c in present else 1 for c in unique)),
+                         tuple(sizes[c] for c in unique))
+    if unique != target:  # a letter repeated in this operand: g lands on that diagonal
+        r = _on_diagonals(r, unique, target, sizes)
+    return r  # of the broadcast shape: the engine sums it down to the operand's shape
+
+
+def _on_diagonals(r, unique, target, sizes):
+    """``r`` (subscripts ``unique``) laid on the diagonals of ``target`` ('ij' -> 'iij':
+    out[i, i', j] = r[i, j] [i = i']), by contracting with identity matrices."""
+    spare = iter(c for c in string.ascii_letters if c not in target)
+    renamed, eyes = "", []
+    for c in target:
+        if c in renamed:
+            fresh = next(spare)
+            eyes.append(c + fresh)
+            c = fresh
+        renamed += c
+    identities = [np.eye(sizes[e[0]], dtype=r.dtype) for e in eyes]
+    return einsum(",".join([unique, *eyes]) + "->" + renamed, r, *identities)
 
 
 def _einsum_jvp(i, t, ans, subscripts, *operands):
@@ -142,7 +175,10 @@ einsum.defjvp(EachArgument(_einsum_jvp))
 @primitive
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal of x over two axes (moved to the end, as NumPy does)."""
-    return np.diagonal(x, offset, axis1, axis2).copy()
+    try:
+        return np.diagonal(x, offset, axis1, axis2).copy()
+    except ValueError as e:
+        raise named_error("diagonal", e, x) from None
 
 
 @primitive
@@ -172,7 +208,10 @@ def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
 
 @primitive
 def _norm2(x, axis=None, keepdims=False):
-    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    try:
+        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    except ValueError as e:
+        raise named_error("norm", e, x) from None
 
 
 _norm2.name = "norm"
@@ -185,14 +224,52 @@ _norm2.defjvp(lambda t, ans, x, axis=None, keepdims=False:
 
 
 def norm(x, ord=None, axis=None, keepdims: bool = False):
-    """Vector norms (ord None/2, 1, inf) and the Frobenius norm ('fro')."""
-    if ord in (None, 2, "fro"):
-        if ord == 2 and (axis is None and np.ndim(x) > 1 or isinstance(axis, tuple)):
-            raise NotImplementedError("norm: the spectral norm (ord=2 on a matrix) is not "
-                                      "differentiable here; use 'fro'")
+    """``np.linalg.norm``: over one axis (or a 1-D array) the vector norm
+    (sum |x|^p)^(1/p) for ord None/2, 1, inf, -inf or any other p; over two axes (or a 2-D
+    array) the matrix norm for ord None/'fro', 1, -1 (column sums), inf, -inf (row sums).
+    With ``ord`` and ``axis`` both None, the 2-norm of all the entries."""
+    nd = np.ndim(x)
+    if axis is None:
+        if ord is None:
+            return _norm2(x, keepdims=keepdims)
+        if nd not in (1, 2):
+            raise ValueError(f"norm: ord={ord!r} of an array of shape {np.shape(x)} needs "
+                             "axis (an int for vector norms, two ints for matrix norms)")
+        axis = tuple(range(nd))
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) == 2:
+        normalize_axes(axes, nd, "norm")  # out of range or repeated: a clear error
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"norm: axis {axis} must be one axis (vector norm) or two (matrix norm)")
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    if ord in (None, 2):
         return _norm2(x, axis=axis, keepdims=keepdims)
     if ord == 1:
         return sum(abs(x), axis=axis, keepdims=keepdims)
-    if ord in (np.inf, float("inf")):
+    if ord == np.inf:
         return max(abs(x), axis=axis, keepdims=keepdims)
-    raise ValueError(f"norm: ord={ord!r} is not supported (use None, 1, 2, inf or 'fro')")
+    if ord == -np.inf:
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, int | float | np.number) and ord > 0:
+        return sum(abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1 / ord)
+    raise ValueError(f"norm: ord={ord!r} is not supported for vectors (use None, a number "
+                     "p > 0, inf or -inf)")
+
+
+def _matrix_norm(x, ord, axes, keepdims):
+    rows, cols = (a % np.ndim(x) for a in axes)
+    if ord in (None, "fro"):
+        return _norm2(x, axis=(rows, cols), keepdims=keepdims)
+    if ord in (2, -2, "nuc"):
+        raise NotImplementedError(f"norm: ord={ord!r} on a matrix (singular values) is not "
+                                  "supported; use 'fro', 1 or inf")
+    if ord not in (1, -1, np.inf, -np.inf):
+        raise ValueError(f"norm: ord={ord!r} is not a matrix norm (use 'fro', 1, -1, inf, -inf)")
+    summed, across = (rows, cols) if ord in (1, -1) else (cols, rows)  # 1: max column sum
+    pick = max if ord > 0 else min
+    r = pick(sum(abs(x), axis=summed, keepdims=True), axis=across, keepdims=True)
+    return r if keepdims else squeeze(r, (rows, cols))

@@ -7,6 +7,7 @@ import numpy as np
 
 from chainrule.ops.elementwise import exp
 from chainrule.ops.reduce import sum
+from chainrule.ops.shape import named_error
 from chainrule.primitive import primitive
 
 
@@ -19,7 +20,10 @@ def _log_normalizer(x, axis):
 @primitive
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, with the max subtracted first."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    try:
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    except ValueError as error:
+        raise named_error("softmax", error, x) from None
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
@@ -31,7 +35,10 @@ softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - sum(t * ans, axis=axis, kee
 @primitive
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``: stable for any logits."""
-    return x - _log_normalizer(x, axis)
+    try:
+        return x - _log_normalizer(x, axis)
+    except ValueError as e:
+        raise named_error("log_softmax", e, x) from None
 
 
 # d log_softmax = dx - <softmax, dx>
@@ -45,9 +52,23 @@ def _one_hot(labels, n, dtype):
     return out
 
 
+def _check_labels(logits, labels) -> None:
+    shape, labels = np.shape(logits), np.asarray(labels)
+    if len(shape) != 2 or labels.shape != shape[:1]:
+        raise ValueError(f"cross_entropy_logits: logits of shape {shape} need (N, C) with "
+                         f"labels of shape (N,), got labels of shape {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy_logits: labels must be integers, not {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= shape[1]):
+        bad = labels[(labels < 0) | (labels >= shape[1])][0]
+        raise ValueError(f"cross_entropy_logits: label {bad} is outside the {shape[1]} "
+                         f"classes 0..{shape[1] - 1}")
+
+
 @primitive
 def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
+    _check_labels(logits, labels)
     lsm = logits - _log_normalizer(logits, -1)
     return -np.mean(lsm[np.arange(len(labels)), labels])
 

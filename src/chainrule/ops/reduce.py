@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.ops.elementwise import exp, sqrt
-from chainrule.ops.shape import broadcast_to, normalize_axes, reshape
+from chainrule.ops.shape import broadcast_to, named_error, normalize_axes, reshape
 from chainrule.primitive import primitive
 
 
@@ -35,7 +35,10 @@ def _count(shape, axis, op):
 @primitive
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis``."""
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    try:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    except ValueError as e:
+        raise named_error("sum", e, x) from None
 
 
 sum.defvjp(lambda g, ans, x, axis=None, keepdims=False:        # d sum x = sum dx
@@ -78,18 +81,27 @@ def _winners(g, ans, x, axis, keepdims, op):
     return _spread(g, x.shape, axis, keepdims, op) * share.astype(x.dtype, copy=False)
 
 
+def _ones(ans, x):
+    """Ones shaped like the reduction's result (the share of each winner, for the jvp)."""
+    return np.ones(np.shape(ans), dtype=x.dtype)
+
+
 @primitive
 def max(x, axis=None, keepdims=False):
     """Largest element over ``axis``."""
     if np.size(x) == 0:
         raise ValueError(f"max: empty array of shape {np.shape(x)} has no maximum")
-    return np.max(x, axis=axis, keepdims=keepdims)
+    try:
+        return np.max(x, axis=axis, keepdims=keepdims)
+    except ValueError as e:
+        raise named_error("max", e, x) from None
 
 
 max.defvjp(lambda g, ans, x, axis=None, keepdims=False:        # d max x = dx at the argmax
            _winners(g, ans, x, axis, keepdims, "max"))
 max.defjvp(lambda t, ans, x, axis=None, keepdims=False:
-           sum(_winners(1, ans, x, axis, keepdims, "max") * t, axis=axis, keepdims=keepdims))
+           sum(_winners(_ones(ans, x), ans, x, axis, keepdims, "max") * t, axis=axis,
+               keepdims=keepdims))
 
 
 @primitive
@@ -97,13 +109,17 @@ def min(x, axis=None, keepdims=False):
     """Smallest element over ``axis``."""
     if np.size(x) == 0:
         raise ValueError(f"min: empty array of shape {np.shape(x)} has no minimum")
-    return np.min(x, axis=axis, keepdims=keepdims)
+    try:
+        return np.min(x, axis=axis, keepdims=keepdims)
+    except ValueError as e:
+        raise named_error("min", e, x) from None
 
 
 min.defvjp(lambda g, ans, x, axis=None, keepdims=False:
            _winners(g, ans, x, axis, keepdims, "min"))
 min.defjvp(lambda t, ans, x, axis=None, keepdims=False:
-           sum(_winners(1, ans, x, axis, keepdims, "min") * t, axis=axis, keepdims=keepdims))
+           sum(_winners(_ones(ans, x), ans, x, axis, keepdims, "min") * t, axis=axis,
+               keepdims=keepdims))
 
 
 def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
@@ -132,10 +148,14 @@ def _others(ans, x, axis, keepdims):
 @primitive
 def prod(x, axis=None, keepdims=False):
     """Product over ``axis``."""
-    return np.prod(x, axis=axis, keepdims=keepdims)
+    try:
+        return np.prod(x, axis=axis, keepdims=keepdims)
+    except ValueError as e:
+        raise named_error("prod", e, x) from None
 
 
-prod.defvjp(lambda g, ans, x, axis=None, keepdims=False:       # d prod x = sum_i prod_{j!=i} x_j dx_i
+# d prod x = sum_i (prod_{j != i} x_j) dx_i
+prod.defvjp(lambda g, ans, x, axis=None, keepdims=False:
             _spread(g, x.shape, axis, keepdims, "prod") * _others(ans, x, axis, keepdims))
 prod.defjvp(lambda t, ans, x, axis=None, keepdims=False:
             sum(_others(ans, x, axis, keepdims) * t, axis=axis, keepdims=keepdims))
@@ -144,7 +164,10 @@ prod.defjvp(lambda t, ans, x, axis=None, keepdims=False:
 @primitive
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, stable: the max is subtracted first."""
-    m = np.max(x, axis=axis, keepdims=True)
+    try:
+        m = np.max(x, axis=axis, keepdims=True)
+    except ValueError as e:
+        raise named_error("logsumexp", e, x) from None
     m = np.where(np.isfinite(m), m, 0)
     out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)

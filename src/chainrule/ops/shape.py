@@ -26,6 +26,11 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tupl
     return tuple(sorted(out))
 
 
+def named_error(op: str, error: Exception, x) -> Exception:
+    """NumPy's ``error`` (a bad axis, say) with the operation and the input's shape named."""
+    return type(error)(f"{op}: {error} (input of shape {np.shape(x)})")
+
+
 def sum_to_shape(g, shape: tuple[int, ...], op: str = "broadcast"):
     """Undo broadcasting: sum ``g`` over the axes that broadcasting added or
     stretched, so that it has ``shape``. The one place broadcasting is undone."""
@@ -82,7 +87,10 @@ permute = transpose
 @primitive
 def swapaxes(x, axis1, axis2):
     """x with two axes exchanged."""
-    return np.swapaxes(x, axis1, axis2)
+    try:
+        return np.swapaxes(x, axis1, axis2)
+    except ValueError as e:
+        raise named_error("swapaxes", e, x) from None
 
 
 swapaxes.defvjp(lambda g, ans, x, a, b: swapaxes(g, a, b), None, None)

@@ -1,0 +1,189 @@
+"""Gradient checkpointing: trade compute for memory (Chen et al., 2016).
+
+An ordinary forward pass keeps, for the backward pass, every intermediate
+result: memory O(L) for L layers. ``checkpoint(fn, *args)`` runs ``fn``
+without recording (so none of its intermediates is kept) and keeps only its
+inputs; when backward reaches it, it runs ``fn`` again, this time recording,
+and backpropagates the incoming cotangent through that fresh graph:
+
+    forward:  y = fn(x)                       (no graph; x is kept)
+    backward: y' = fn(x') recorded, x' a copy of x
+              x_bar = vjp(fn, x')(y_bar)      (then the graph of y' is freed)
+
+Splitting L layers into s segments and checkpointing each
+(:func:`checkpoint_sequential`) holds s segment inputs plus, while one segment
+is recomputed, its L/s layers' intermediates: about s + L/s layers, least at
+s = sqrt(L), where it is about 2 sqrt(L) instead of L, for one extra forward
+pass of compute.
+
+The checkpoint is a primitive made at call time: its forward returns the
+output computed under ``no_grad`` and its vjp rule (one for every input, via
+:class:`~chainrule.primitive.EachArgument`) recomputes and differentiates.
+Tensors that ``fn`` reads from its closure (a layer's weights) are found
+while it runs, through the same hook that logs ``no_grad`` cuts, and become
+inputs of the checkpoint too, so they get their gradients. Under
+``create_graph=True`` the recomputation is recorded on the real inputs, so a
+checkpointed function can be differentiated twice (``hessian``,
+``grad(grad(f))``).
+
+``fn`` must be deterministic (it runs twice) and return one Tensor. With
+forward-mode inputs (inside ``jvp``) there is nothing to save, and ``fn`` is
+simply called.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from chainrule import autograd, cutlog
+from chainrule.ops.shape import reshape
+from chainrule.primitive import EachArgument, Primitive
+from chainrule.tensor import Tensor, make
+
+__all__ = ["checkpoint", "checkpoint_sequential"]
+
+
+def checkpoint(fn: Callable[..., Tensor], *args: Any) -> Tensor:
+    """``fn(*args)``, recomputed during backward instead of stored.
+
+    Gradients flow to the Tensor arguments that require grad and to the tensors
+    ``fn`` uses from its closure (parameters). Works with ``backward``,
+    ``grad``, ``vjp`` and nested differentiation.
+    """
+    if not autograd.is_grad_enabled() or any(
+            isinstance(a, Tensor) and a._fw is not None for a in args):
+        return fn(*args)
+    with cutlog.capture() as found, autograd.no_grad():
+        out = fn(*args)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"checkpoint: {_name(fn)} must return one Tensor, it returned "
+                        f"{type(out).__name__}")
+    if out._fw is not None:  # forward mode read from the closure: nothing to trade
+        return fn(*args)
+    closure = [t for t in found.values() if not any(t is a for a in args)]
+    inputs = (*args, *closure)
+    if not any(isinstance(a, Tensor) and a.requires_grad for a in inputs):
+        return out
+    prim = Primitive(lambda *raw: out._data, name=f"checkpoint({_name(fn)})")
+    prim.defvjp(EachArgument(_Recompute(fn, len(args), inputs)))
+    return prim(*inputs)
+
+
+class _Recompute:
+    """The vjp rule of one checkpoint: the first call for a cotangent recomputes
+    ``fn`` and differentiates it for every input at once; the calls for the other
+    inputs take their share."""
+
+    def __init__(self, fn: Callable[..., Tensor], nargs: int, inputs: tuple) -> None:
+        self.fn = fn
+        self.nargs = nargs
+        self.was_tensor = [isinstance(a, Tensor) for a in inputs[:nargs]]
+        self.from_args = [i for i, a in enumerate(inputs[:nargs])
+                          if isinstance(a, Tensor) and a.requires_grad]
+        self.closure = list(inputs[nargs:])  # tensors fn reads (all require grad); kept as is
+        self.wanted = self.from_args + list(range(nargs, len(inputs)))
+        self.pending: dict[int, Any] = {}
+        self.cotangent: Any = None
+
+    def __call__(self, i: int, g: Any, ans: Any, *inputs: Any) -> Any:
+        if g is not self.cotangent or i not in self.pending:
+            self.pending = self._all(g, inputs)
+            self.cotangent = g
+        result = self.pending.pop(i)
+        if not self.pending:
+            self.cotangent = None
+        return result
+
+    def _all(self, g: Any, inputs: tuple) -> dict[int, Any]:
+        """Cotangents of all wanted inputs. A plain backward passes raw arrays (the
+        recomputation starts from fresh leaves); under ``create_graph`` it passes the
+        Tensors (the recomputation starts from new nodes on them, so the result can
+        be differentiated again)."""
+        create = autograd.is_grad_enabled()  # backward records only under create_graph
+        call_args = list(inputs[:self.nargs])
+        if not create:
+            call_args = [make(a, None) if t else a for a, t in zip(call_args, self.was_tensor)]
+        stand_ins = []
+        for i in self.from_args:
+            if create:
+                call_args[i] = reshape(inputs[i], inputs[i].shape)
+            else:
+                call_args[i].requires_grad = True
+            stand_ins.append(call_args[i])
+        with autograd.enable_grad():
+            out = self.fn(*call_args)
+        targets = stand_ins + self.closure
+        grads: Sequence[Any] = [None] * len(targets)
+        if isinstance(out, Tensor) and out.requires_grad:
+            with _as_leaves([t for t in targets if t._node is not None]):
+                grads = autograd.grad(out, targets, g, create_graph=create, allow_unused=True)
+        return {i: _zeros_if_none(gi, inputs[i]) for i, gi in zip(self.wanted, grads)}
+
+
+def _zeros_if_none(g: Any, like: Any) -> Any:
+    if g is not None:
+        return g
+    data = like._data if isinstance(like, Tensor) else like
+    return np.zeros(np.shape(data), np.result_type(data))
+
+
+@contextmanager
+def _as_leaves(tensors: list[Tensor]) -> Iterator[None]:
+    """Make the engine stop at ``tensors`` (as at leaves) inside the block, so that
+    differentiating the recomputed graph does not walk on into the graph that made
+    its inputs; their nodes are put back afterwards."""
+    nodes = [t._node for t in tensors]
+    for t in tensors:
+        t._node = None
+    try:
+        yield
+    finally:
+        for t, node in zip(tensors, nodes):
+            t._node = node
+
+
+def checkpoint_sequential(layers: Sequence[Callable[[Any], Any]], segments: int | None,
+                          x: Any) -> Any:
+    """Apply ``layers`` in order to ``x``, checkpointing ``segments`` runs of them.
+
+    ``segments`` defaults (None) to round(sqrt(L)), which holds about 2 sqrt(L)
+    layers' activations instead of L. As in PyTorch, the last segment runs
+    normally (its activations are needed at once by backward anyway).
+    """
+    layers = list(layers)
+    n = len(layers)
+    if n == 0:
+        raise ValueError("checkpoint_sequential: no layers given")
+    if segments is None:
+        segments = max(1, round(math.sqrt(n)))
+    if not isinstance(segments, int | np.integer) or not 1 <= segments <= n:
+        raise ValueError(f"checkpoint_sequential: segments must be an int between 1 and the "
+                         f"number of layers ({n}), got {segments!r}")
+    bounds = np.linspace(0, n, int(segments) + 1).round().astype(int)
+    for start, stop in zip(bounds[:-2], bounds[1:-1]):
+        x = checkpoint(_Run(layers[start:stop]), x)
+    for layer in layers[bounds[-2]:]:
+        x = layer(x)
+    return x
+
+
+class _Run:
+    """Layers applied in order (one checkpointed segment)."""
+
+    def __init__(self, layers: list[Callable[[Any], Any]]) -> None:
+        self.layers = layers
+        self.__name__ = f"{len(layers)} layers"
+
+    def __call__(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
