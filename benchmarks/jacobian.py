@@ -40,6 +40,7 @@ def tall(x):
 def torch_maps():
     import torch
 
+    torch.set_num_threads(1)  # one thread, like chainrule under OPENBLAS_NUM_THREADS=1
     t = torch.from_numpy(T)
 
     def wide_t(x):
@@ -67,11 +68,11 @@ def main() -> None:
         n_in, n_out = x.size, np.size(f(x))
         j_fwd, j_rev = jacfwd(f)(x), jacrev(f)(x)
         assert np.allclose(j_fwd, j_rev, rtol=1e-12, atol=1e-14), name
-        t_fwd = best_of(lambda f=f, x=x: jacfwd(f)(x), number=3, repeat=3)
-        t_rev = best_of(lambda f=f, x=x: jacrev(f)(x), number=3, repeat=3)
+        t_fwd = best_of(lambda f=f, x=x: jacfwd(f)(x), number=3, repeat=5)
+        t_rev = best_of(lambda f=f, x=x: jacrev(f)(x), number=3, repeat=5)
         (j_auto, choice) = jacobian(f, explain=True)(x)
         assert np.allclose(j_auto, j_rev, rtol=1e-12, atol=1e-14)
-        t_auto = best_of(lambda f=f, x=x: jacobian(f)(x), number=3, repeat=3)
+        t_auto = best_of(lambda f=f, x=x: jacobian(f)(x), number=3, repeat=5)
         slow, fast = max(t_fwd, t_rev), min(t_fwd, t_rev)
         estimate = max(n_in, n_out) / min(n_in, n_out)
         rows.append([name, "chainrule", n_in, n_out, f"{t_fwd * 1e3:.1f}", f"{t_rev * 1e3:.1f}",
@@ -83,8 +84,8 @@ def main() -> None:
             tj_fwd, tj_rev = torch.func.jacfwd(tf)(xt), torch.func.jacrev(tf)(xt)
             assert np.allclose(tj_fwd.numpy(), j_fwd, rtol=1e-10, atol=1e-12), name
             assert np.allclose(tj_rev.numpy(), j_rev, rtol=1e-10, atol=1e-12), name
-            tt_fwd = best_of(lambda tf=tf, xt=xt: torch.func.jacfwd(tf)(xt), number=3, repeat=3)
-            tt_rev = best_of(lambda tf=tf, xt=xt: torch.func.jacrev(tf)(xt), number=3, repeat=3)
+            tt_fwd = best_of(lambda tf=tf, xt=xt: torch.func.jacfwd(tf)(xt), number=3, repeat=5)
+            tt_rev = best_of(lambda tf=tf, xt=xt: torch.func.jacrev(tf)(xt), number=3, repeat=5)
             rows.append([name, "torch.func (vmap)", n_in, n_out, f"{tt_fwd * 1e3:.1f}",
                          f"{tt_rev * 1e3:.1f}",
                          f"{max(tt_fwd, tt_rev) / min(tt_fwd, tt_rev):.1f}x", "-", "-"])

@@ -3,7 +3,9 @@
 Public API only: everything here is re-exported from the module that defines it.
 """
 
-from chainrule.autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.anomaly import detect_anomaly
+from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.checkpoint import checkpoint, checkpoint_sequential
 from chainrule.creation import (
     arange,
     eye,
@@ -20,20 +22,37 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.dual import Dual
+from chainrule.functional import (
+    JacobianChoice,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    taylor,
+    value_and_grad,
+    vjp,
+)
 from chainrule.ops import *  # noqa: F403  (the primitives: chainrule.exp, chainrule.sum, ...)
 from chainrule.ops import __all__ as _ops_all
-from chainrule.dual import Dual
 from chainrule.primitive import Primitive, primitive
 from chainrule.scalar import Value
 from chainrule.tensor import Tensor
 
 __version__ = "0.1.0"
 
-from chainrule import data, nn, optim  # noqa: E402  (subpackages, as cr.nn.Linear)
+# subpackages, reachable as chainrule.nn.Linear etc.
+from chainrule import check, data, diagnose, memory, nn, optim, viz  # noqa: E402
 
 __all__ = [
-    *_ops_all, "Dual", "Primitive", "Tensor", "Value", "arange", "enable_grad", "eye", "full", "full_like",
-    "grad", "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "primitive",
-    "rand", "rand_like", "randn", "randn_like", "set_grad_enabled", "tensor", "zeros",
-    "zeros_like", "data", "nn", "optim",
+    *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "Value", "arange", "check",
+    "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
+    "enable_grad", "eye", "full", "full_like", "grad", "hessian", "hvp", "is_grad_enabled",
+    "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn", "no_grad", "ones",
+    "ones_like", "optim", "primitive", "rand", "rand_like", "randn", "randn_like",
+    "set_grad_enabled", "taylor", "tensor", "value_and_grad", "viz", "vjp", "zeros",
+    "zeros_like",
 ]

@@ -103,6 +103,17 @@ class Node:
         self.args = self.raw = self.parents = None
 
 
+def _parents(t: Tensor) -> tuple:
+    node = t._node
+    if node is None:
+        return ()
+    if node.parents is None:
+        raise RuntimeError(
+            f"backward: the graph through '{node.prim.name}' was already freed by an "
+            "earlier backward; pass retain_graph=True to the first backward to walk it twice")
+    return node.parents
+
+
 def _graph_order(roots: Sequence[Tensor]) -> dict[int, int]:
     """Count, for every tensor reachable from ``roots``, how many of the
     reachable nodes use it. A tensor is ready once all its users are done."""
@@ -110,21 +121,39 @@ def _graph_order(roots: Sequence[Tensor]) -> dict[int, int]:
     stack = list(roots)
     seen = {id(t) for t in roots}
     while stack:
-        node = stack.pop()._node
-        if node is None:
-            continue
-        parents = node.parents
-        if parents is None:
-            raise RuntimeError(
-                f"backward: the graph through '{node.prim.name}' was already freed by an "
-                "earlier backward; pass retain_graph=True to the first backward to walk it twice")
-        for _, p in parents:
+        for _, p in _parents(stack.pop()):
             key = id(p)
             users[key] = users.get(key, 0) + 1
             if key not in seen:
                 seen.add(key)
                 stack.append(p)
     return users
+
+
+def _pruned_order(roots: Sequence[Tensor], wanted: dict[int, int]
+                  ) -> tuple[dict[int, int], set[int]]:
+    """Like :func:`_graph_order`, restricted to the tensors from which one of the
+    ``wanted`` inputs can be reached (the rest of the graph needs no visit)."""
+    order: list[Tensor] = []  # every reachable tensor after all of its parents
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
+    seen: set[int] = set()
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+        elif id(t) not in seen:
+            seen.add(id(t))
+            stack.append((t, True))
+            stack.extend((p, False) for _, p in _parents(t) if id(p) not in seen)
+    needed: set[int] = set()
+    users: dict[int, int] = {}
+    for t in order:
+        edges = [id(p) for _, p in _parents(t) if id(p) in needed]
+        if edges or id(t) in wanted:
+            needed.add(id(t))
+            for key in edges:
+                users[key] = users.get(key, 0) + 1
+    return users, needed
 
 
 def _check_versions(node: Node) -> None:
@@ -153,19 +182,25 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
     those not reached) and no ``.grad`` is touched.
     """
     from chainrule.ops.shape import sum_to_shape
+    from chainrule.tensor import Tensor
 
-    users = _graph_order(roots)
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    if wanted is None:
+        users, needed = _graph_order(roots), None
+    else:
+        users, needed = _pruned_order(roots, wanted)
     pending: dict[int, Any] = {}
     ready: list[Tensor] = []
     for r, s in zip(roots, seeds):
         key = id(r)
+        if needed is not None and key not in needed:
+            continue
         if key in pending:
             pending[key] = pending[key] + s
         else:
             pending[key] = s
             if users.get(key, 0) == 0:
                 ready.append(r)
-    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
     found: list = [None] * (0 if inputs is None else len(inputs))
     stored: set[int] = {id(s) for s in seeds}  # arrays already handed out: copy before reuse
 
@@ -178,7 +213,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             if t._hooks:
                 g = _apply_hooks(t, g)
             if wanted is not None and id(t) in wanted:
-                found[wanted[id(t)]] = g
+                found[wanted[id(t)]] = g if isinstance(g, Tensor) else np.asarray(g)
                 if t._node is None:
                     continue
             node = t._node
@@ -195,6 +230,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             kwargs = node.kwargs
             vjps = prim.vjps
             for i, p in node.parents:
+                if needed is not None and id(p) not in needed:
+                    continue
                 rule = vjps[i] if i < len(vjps) else None
                 if rule is None:
                     raise NotImplementedError(
@@ -242,6 +279,8 @@ def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) ->
         g = g if g.dtype == t.dtype else g.astype(t.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)  # a NumPy scalar from a 0-d computation
     if g.dtype != t.dtype:
         g = g.astype(t.dtype)
     elif id(g) in stored:

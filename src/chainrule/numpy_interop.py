@@ -4,32 +4,42 @@ on Tensors call chainrule's primitives, so they are differentiable."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-from chainrule import ops
 
-UFUNCS: dict[np.ufunc, Callable] = {
-    np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
-    np.negative: ops.neg, np.power: ops.pow, np.exp: ops.exp, np.log: ops.log,
-    np.log1p: ops.log1p, np.expm1: ops.expm1, np.sqrt: ops.sqrt, np.sin: ops.sin,
-    np.cos: ops.cos, np.tan: ops.tan, np.tanh: ops.tanh, np.absolute: ops.abs,
-    np.sign: ops.sign, np.maximum: ops.maximum, np.minimum: ops.minimum, np.matmul: ops.matmul,
-    np.positive: lambda x: x, np.square: lambda x: ops.mul(x, x),
-}
+@cache
+def ufuncs() -> dict[np.ufunc, Callable]:
+    """NumPy ufunc -> chainrule primitive (built on first use: ops imports Tensor)."""
+    from chainrule import ops
 
-FUNCTIONS: dict[Callable, Callable] = {
-    np.sum: ops.sum, np.mean: ops.mean, np.var: ops.var, np.std: ops.std, np.max: ops.max,
-    np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
-    np.dot: ops.dot, np.matmul: ops.matmul, np.outer: ops.outer, np.einsum: ops.einsum,
-    np.trace: ops.trace, np.diagonal: ops.diagonal, np.linalg.norm: ops.norm,
-    np.concatenate: ops.concatenate, np.stack: ops.stack, np.split: ops.split,
-    np.pad: ops.pad, np.where: ops.where, np.clip: ops.clip, np.reshape: ops.reshape,
-    np.transpose: ops.transpose, np.swapaxes: ops.swapaxes, np.squeeze: ops.squeeze,
-    np.expand_dims: ops.unsqueeze, np.broadcast_to: ops.broadcast_to, np.exp: ops.exp,
-    np.maximum: ops.maximum, np.minimum: ops.minimum,
-}
+    return {
+        np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
+        np.negative: ops.neg, np.power: ops.pow, np.exp: ops.exp, np.log: ops.log,
+        np.log1p: ops.log1p, np.expm1: ops.expm1, np.sqrt: ops.sqrt, np.sin: ops.sin,
+        np.cos: ops.cos, np.tan: ops.tan, np.tanh: ops.tanh, np.absolute: ops.abs,
+        np.sign: ops.sign, np.maximum: ops.maximum, np.minimum: ops.minimum, np.matmul: ops.matmul,
+        np.positive: lambda x: x, np.square: lambda x: ops.mul(x, x),
+    }
+
+@cache
+def functions() -> dict[Callable, Callable]:
+    """NumPy function -> chainrule function."""
+    from chainrule import ops
+
+    return {
+        np.sum: ops.sum, np.mean: ops.mean, np.var: ops.var, np.std: ops.std, np.max: ops.max,
+        np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
+        np.dot: ops.dot, np.matmul: ops.matmul, np.outer: ops.outer, np.einsum: ops.einsum,
+        np.trace: ops.trace, np.diagonal: ops.diagonal, np.linalg.norm: ops.norm,
+        np.concatenate: ops.concatenate, np.stack: ops.stack, np.split: ops.split,
+        np.pad: ops.pad, np.where: ops.where, np.clip: ops.clip, np.reshape: ops.reshape,
+        np.transpose: ops.transpose, np.swapaxes: ops.swapaxes, np.squeeze: ops.squeeze,
+        np.expand_dims: ops.unsqueeze, np.broadcast_to: ops.broadcast_to, np.exp: ops.exp,
+        np.maximum: ops.maximum, np.minimum: ops.minimum,
+    }
 
 
 def _raw(x: Any) -> Any:
@@ -55,7 +65,7 @@ def _needs_grad(values: Any) -> bool:
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
-    impl = UFUNCS.get(ufunc)
+    impl = ufuncs().get(ufunc)
     if method == "__call__" and impl is not None and not kwargs:
         return impl(*inputs)
     if (_needs_grad(inputs) or _needs_grad(kwargs)) and not _answers_bool(ufunc):
@@ -85,7 +95,7 @@ QUERIES = frozenset({
 def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if func in QUERIES:
         return func(*_raw(args), **kwargs)
-    impl = FUNCTIONS.get(func)
+    impl = functions().get(func)
     if impl is not None:
         if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
             raise TypeError(f"np.{func.__name__}: the 'out' and 'dtype' arguments are not "
