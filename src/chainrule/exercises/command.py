@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from chainrule.exercises.result import Result
 
 
@@ -66,13 +68,21 @@ def _list(exercises: dict, as_json: bool) -> int:
 
 
 def _short(value: object, width: int = 60) -> str:
-    text = repr(value) if not isinstance(value, str) else value
+    if hasattr(value, "numpy") and callable(value.numpy):
+        value = value.numpy()
+    if isinstance(value, np.ndarray | np.generic):
+        text = np.array2string(np.asarray(value), precision=6, separator=", ")
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = value if isinstance(value, str) else repr(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _format(result: Result, ex) -> str:
-    lines = [f"\nExercise {result.number} {_stars(ex.stars)}: {result.title}  [{ex.group}]"]
+    stars = f" {_stars(ex.stars)}" if ex.stars else ""
+    lines = [f"\nExercise {result.number}{stars}: {result.title}  [{ex.group}]"]
     doc = (ex.solve.__doc__ or "").strip()
     if doc:
         lines += ["", *("  " + line.strip() for line in doc.splitlines())]
