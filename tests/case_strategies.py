@@ -73,3 +73,30 @@ def broadcastable(n: int = 2, **kw: int) -> st.SearchStrategy[tuple[tuple[int, .
 def mask(shape: tuple[int, ...]) -> np.ndarray:
     """A fixed boolean pattern of ``shape`` (first element True)."""
     return np.asarray(np.arange(math.prod(shape)).reshape(shape) % 3 != 1)
+
+
+def joined(n: int, axis: int) -> Arrays:
+    """``n`` arrays that agree in every dimension except ``axis``."""
+    def build(d: tuple[tuple[int, ...], list[int]]) -> Arrays:
+        base, sizes = d
+        ax = axis % len(base)
+        return st.tuples(*[array(base[:ax] + (k,) + base[ax + 1:]) for k in sizes])
+    return st.tuples(shapes(min_dims=1), st.lists(st.integers(1, 3), min_size=n, max_size=n)
+                     ).flatmap(build)
+
+
+def same(n: int, **kw: int) -> Arrays:
+    return shapes(**kw).flatmap(lambda s: st.tuples(*[array(s)] * n))
+
+
+def einsum_inputs(spec: str) -> Arrays:
+    """Arrays whose shapes agree with the letters of ``spec`` ('...' drawn as 0-2 dims)."""
+    parts = spec.split("->")[0].split(",")
+    letters = sorted(set("".join(parts).replace(".", "")))
+    def build(d: tuple[dict[str, int], tuple[int, ...]]) -> Arrays:
+        sizes, ell = d
+        return st.tuples(*[array(tuple(ell) * ("..." in p)
+                                 + tuple(sizes[c] for c in p.replace("...", ""))) for p in parts])
+    ellipsis = shapes(max_dims=2, max_side=3) if "..." in spec else st.just(())
+    return st.tuples(st.fixed_dictionaries({c: st.integers(1, 4) for c in letters}), ellipsis
+                     ).flatmap(build)

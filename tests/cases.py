@@ -20,9 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-from strategies import (
+from case_strategies import (
     HIGH,
     LOW,
     NONZERO,
@@ -34,11 +32,16 @@ from strategies import (
     broadcastable,
     distinct,
     distinct_magnitudes,
+    einsum_inputs,
     floats,
+    joined,
     mask,
+    same,
     shapes,
     unary,
 )
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 
@@ -321,25 +324,11 @@ def _summed_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i % 2 else n for i, n in enumerate(shape[1:]))
 
 
-def _joined(n: int, axis: int) -> Arrays:
-    """``n`` arrays that agree in every dimension except ``axis``."""
-    def build(d: tuple[tuple[int, ...], list[int]]) -> Arrays:
-        base, sizes = d
-        ax = axis % len(base)
-        return st.tuples(*[array(base[:ax] + (k,) + base[ax + 1:]) for k in sizes])
-    return st.tuples(shapes(min_dims=1), st.lists(st.integers(1, 3), min_size=n, max_size=n)
-                     ).flatmap(build)
-
-
-def _same(n: int, **kw: int) -> Arrays:
-    return shapes(**kw).flatmap(lambda s: st.tuples(*[array(s)] * n))
-
-
 for _axis in (0, -1):
     case(f"concatenate[axis={_axis}]", lambda *xs, a=_axis: cr.concatenate(xs, axis=a),
-         lambda *xs, a=_axis: torch.cat(xs, dim=a), _joined(3, _axis))
+         lambda *xs, a=_axis: torch.cat(xs, dim=a), joined(3, _axis))
     case(f"stack[axis={_axis}]", lambda *xs, a=_axis: cr.stack(xs, axis=a),
-         lambda *xs, a=_axis: torch.stack(xs, dim=a), _same(3))
+         lambda *xs, a=_axis: torch.stack(xs, dim=a), same(3))
 case("concatenate[one]", lambda x: cr.concatenate([x]), lambda x: torch.cat([x]),
      unary(min_dims=1))
 case("split[sections]", lambda x: cr.stack(cr.split(x, 2, axis=-1)[::-1]),
@@ -397,24 +386,11 @@ case("outer[flattens]", cr.outer, lambda a, b: torch.outer(a.reshape(-1), b.resh
      arrays(st.tuples(shapes(min_dims=2, max_dims=2), shapes(max_dims=2))))
 
 
-def _einsum_inputs(spec: str) -> Arrays:
-    """Arrays whose shapes agree with the letters of ``spec`` ('...' drawn as 0-2 dims)."""
-    parts = spec.split("->")[0].split(",")
-    letters = sorted(set("".join(parts).replace(".", "")))
-    def build(d: tuple[dict[str, int], tuple[int, ...]]) -> Arrays:
-        sizes, ell = d
-        return st.tuples(*[array(tuple(ell) * ("..." in p)
-                                 + tuple(sizes[c] for c in p.replace("...", ""))) for p in parts])
-    ellipsis = shapes(max_dims=2, max_side=3) if "..." in spec else st.just(())
-    return st.tuples(st.fixed_dictionaries({c: st.integers(1, 4) for c in letters}), ellipsis
-                     ).flatmap(build)
-
-
 for _spec in ["ij,jk->ik", "ij,jk", "i,i->", "ij->", "ij->ji", "bij,bjk->bik", "ij,j->i",
               "ijk,ik->j", "ij,k->ik", "i,j->ij", "...ij,...jk->...ik", "...i->...",
               "ii->i", "ii", "iij,j->i"]:
     case(f"einsum[{_spec}]", lambda *xs, s=_spec: cr.einsum(s, *xs),
-         lambda *xs, s=_spec: torch.einsum(s, *xs), _einsum_inputs(_spec))
+         lambda *xs, s=_spec: torch.einsum(s, *xs), einsum_inputs(_spec))
 case("einsum[... broadcasts]", lambda a, b: cr.einsum("...ij,...jk->...ik", a, b),
      lambda a, b: torch.einsum("...ij,...jk->...ik", a, b),
      st.tuples(broadcastable(2, max_dims=2, max_side=3), st.integers(1, 3), st.integers(1, 3),

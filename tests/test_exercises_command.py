@@ -1,4 +1,4 @@
-"""`chainrule exercises`: the listing, one exercise, --all --fast, --json, --figures, exit status."""
+"""`chainrule exercises`: listing, one exercise, --all --fast, --json, --figures, exit status."""
 
 from __future__ import annotations
 
