@@ -256,20 +256,20 @@ class Tensor:
 
     # In-place arithmetic changes the data and bumps the version counter.
     def __iadd__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.add, np.add, "+=")
+        return _inplace.update(self, other, _ops.add, np.add, "+=")
 
     def __isub__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.sub, np.subtract, "-=")
+        return _inplace.update(self, other, _ops.sub, np.subtract, "-=")
 
     def __imul__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.mul, np.multiply, "*=")
+        return _inplace.update(self, other, _ops.mul, np.multiply, "*=")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return _inplace(self, other, _ops.div, np.divide, "/=")
+        return _inplace.update(self, other, _ops.div, np.divide, "/=")
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _raw_index(index)
-        _inplace(self, value, lambda x, v: _ops.index_update(x, index, v),
+        _inplace.update(self, value, lambda x, v: _ops.index_update(x, index, v),
                  lambda x, v, out: out.__setitem__(index, v), "t[...] = value")
 
     # NumPy protocols: np.exp(t), np.sum(t, axis=0), np.concatenate([...]) differentiate.
@@ -488,45 +488,7 @@ def _shape_arg(shape: tuple) -> Any:
     return tuple(shape)
 
 
-def _inplace(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -> Tensor:
-    """``t op= other`` in place. Outside recording (an optimizer step under
-    ``no_grad``) this is ``raw_op(t.data, other, out=t.data)``. While recording,
-    the change joins the graph: ``t`` keeps its identity but now stands for
-    ``op(old t, other)``; a node that saved the old ``t`` notices the new
-    version at backward time and refuses to use it."""
-    from chainrule import autograd
-
-    value = other._data if isinstance(other, Tensor) else other
-    if autograd._mode.enabled and (
-            t.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-        if t._node is None and t.requires_grad:
-            raise RuntimeError(
-                f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) can't be changed "
-                "in place while recording; update it under `with chainrule.no_grad():`")
-        old = make(t._data.copy(), t._node)
-        old.requires_grad = t.requires_grad
-        new = op(old, other)
-        t._node = new._node
-        t.requires_grad = True
-        value = new._data
-        raw_op = _assign
-    try:
-        raw_op(t._data, value, out=t._data)
-    except (ValueError, TypeError) as e:
-        kind = TypeError if isinstance(e, TypeError) else ValueError
-        raise kind(f"{symbol}: can't update a tensor of shape {t.shape} and dtype "
-                      f"{t.dtype} in place with a value of shape {np.shape(value)} and dtype "
-                      f"{np.result_type(value)}: {e}") from None
-    t._version += 1
-    return t
-
-
-def _assign(x: np.ndarray, value: Any, out: np.ndarray) -> None:
-    if np.shape(value) != out.shape:
-        raise ValueError("the result has another shape")
-    np.copyto(out, value, casting="same_kind")
-
-
 from chainrule import cutlog as _cutlog  # noqa: E402
+from chainrule import inplace as _inplace  # noqa: E402
 from chainrule import numpy_interop as _interop  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402  (methods above look these up at call time)
