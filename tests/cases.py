@@ -207,8 +207,6 @@ _reduction_cases("std", cr.std, _torch_std, distinct, min_dims=1, min_side=2)
 _reduction_cases("std", cr.std, _torch_std, distinct, min_dims=1, min_side=2, ddof=1)
 _reduction_cases("max", cr.max, lambda x, d, k: torch.amax(x, dim=d, keepdim=k), distinct)
 _reduction_cases("min", cr.min, lambda x, d, k: torch.amin(x, dim=d, keepdim=k), distinct)
-_reduction_cases("prod", cr.prod, _torch_prod, elements=floats(-1.5, -0.5) | floats(0.5, 1.5),
-                 max_side=3)
 _reduction_cases("logsumexp", cr.logsumexp,
                  lambda x, d, k: torch.logsumexp(x, dim=d, keepdim=k))
 
@@ -221,12 +219,14 @@ def _with_zeros(count: int) -> Callable[[tuple[np.ndarray, ...]], tuple[np.ndarr
     return put
 
 
+_FACTORS = floats(-1.5, -0.5) | floats(0.5, 1.5)  # products of up to 27 stay moderate
+_reduction_cases("prod", cr.prod, _torch_prod, elements=_FACTORS, max_side=3)
 for _zeros in (1, 2):
+    _with_some_zeros = unary(_FACTORS, min_dims=1, max_side=3).map(_with_zeros(_zeros))
     case(f"prod[{_zeros} zero(s),axis=None]", cr.prod, lambda *xs: torch.prod(*xs),
-         unary(REAL, min_dims=1, max_side=3).map(_with_zeros(_zeros)), second_order=False)
+         _with_some_zeros, second_order=False)
     case(f"prod[{_zeros} zero(s),axis=-1]", lambda x: cr.prod(x, axis=-1),
-         lambda x: torch.prod(x, dim=-1),
-         unary(REAL, min_dims=1, max_side=3).map(_with_zeros(_zeros)), second_order=False)
+         lambda x: torch.prod(x, dim=-1), _with_some_zeros, second_order=False)
 case("sum[method,axis=1,keepdims]", lambda x: x.sum(axis=1, keepdims=True),
      lambda x: x.sum(dim=1, keepdim=True), unary(min_dims=2))
 case("max[method,axis=0]", lambda x: x.max(axis=0), lambda x: x.amax(dim=0),
