@@ -56,6 +56,7 @@ def test_runs_with_no_failed_check(n):
 
 @pytest.mark.parametrize("n", [25, 26, 29, 30])
 def test_figures_are_png(n, tmp_path):
+    pytest.importorskip("matplotlib", reason="figures need matplotlib (the plot extra)")
     result = run(n)
     assert result.figures
     paths = result.write_figures(tmp_path)

@@ -46,6 +46,7 @@ def test_unknown_exercise_is_a_one_line_error(capsys):
 
 
 def test_all_fast_json_and_figures(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="figures need matplotlib (the plot extra)")
     status = main(["exercises", "--all", "--fast", "--json", "--figures", str(tmp_path)])
     results = json.loads(capsys.readouterr().out)
     assert status == 0

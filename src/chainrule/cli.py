@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, OSError) as e:  # bad options, missing data, offline: one line
+    except (ValueError, OSError, ImportError) as e:  # bad options, offline, no matplotlib
         print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
