@@ -7,30 +7,14 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scalar_ops import AWAY_FROM_0, H, floats
+from scalar_ops import UNARY as SHARED_UNARY
 
 from chainrule.scalar import Value
 
-H = 1e-6
-
-
-def floats(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-AWAY_FROM_0 = floats(0.1, 5.0) | floats(-5.0, -0.1)
-
 # name -> (function applied alike to Value and torch.Tensor, where to sample x)
 UNARY = {
-    "neg": (lambda v: -v, floats(-5, 5)),
-    "relu": (lambda v: v.relu(), floats(0.01, 5) | floats(-5, -0.01)),
-    "tanh": (lambda v: v.tanh(), floats(-5, 5)),
-    "sigmoid": (lambda v: v.sigmoid(), floats(-30, 30)),
-    "exp": (lambda v: v.exp(), floats(-20, 20)),
-    "log": (lambda v: v.log(), floats(0.01, 50)),
-    "sin": (lambda v: v.sin(), floats(-10, 10)),
-    "cos": (lambda v: v.cos(), floats(-10, 10)),
-    "sqrt": (lambda v: v.sqrt(), floats(0.01, 50)),
-    "square": (lambda v: v**2, floats(-5, 5)),
+    **SHARED_UNARY,
     "cube_int": (lambda v: v**3, floats(-5, 5)),
     "pow_half": (lambda v: v**0.5, floats(0.01, 50)),
     "pow_neg": (lambda v: v**-1.5, floats(0.1, 10)),

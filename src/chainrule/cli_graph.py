@@ -17,7 +17,7 @@ from typing import Any
 
 from chainrule.expr import ExpressionError, parse
 from chainrule.scalar import Value
-from chainrule.viz.dot import dot_available, to_dot, to_svg
+from chainrule.viz.dot import dot_available, to_dot, to_svg, topological
 
 __all__ = ["add_graph_parser", "graph_command"]
 
@@ -59,22 +59,6 @@ def _point(items: list[str], variables: tuple[str, ...]) -> dict[str, float]:
     return point
 
 
-def _order(root: Value) -> list[Value]:
-    """The graph's nodes, inputs first (iterative post-order)."""
-    order, done, stack = [], set(), [(root, False)]
-    while stack:
-        v, expanded = stack.pop()
-        if id(v) in done:
-            continue
-        if expanded:
-            done.add(id(v))
-            order.append(v)
-        else:
-            stack.append((v, True))
-            stack.extend((c, False) for c in reversed(v._prev) if id(c) not in done)
-    return order
-
-
 def _how(v: Value, names: dict[int, str]) -> str:
     """``v1 * v2``, ``v3 **2``, ``sigmoid(v2)``: a node in terms of its inputs' names."""
     args = [names[id(c)] for c in v._prev]
@@ -87,7 +71,7 @@ def _how(v: Value, names: dict[int, str]) -> str:
 
 def _table(root: Value, texts: dict[int, str]) -> list[str]:
     """One row per node: name, how it is computed, the expression, value, adjoint."""
-    order = _order(root)
+    order = topological(root, lambda v: v._prev)
     names: dict[int, str] = {}
     k = 0
     for v in order:

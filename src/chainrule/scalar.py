@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-__all__ = ["Value"]
+__all__ = ["Value", "topological_order"]
 
 _INF = math.inf
 
@@ -293,7 +293,7 @@ class Value:
         Leaves accumulate across calls; intermediate nodes hold this call's gradient only
         (see the module docstring).  Iterative: any depth works.
         """
-        topo = _topological_order(self)
+        topo = topological_order(self)
         for node in topo:
             if node._prev:
                 node.grad = 0.0  # intermediate: this call's gradient only
@@ -316,7 +316,7 @@ class Value:
                     stack.append(child)
 
 
-def _topological_order(root: Value) -> list[Value]:
+def topological_order(root: Value) -> list[Value]:
     """Every node below ``root`` (``root`` included), each one after all of its inputs.
 
     Depth-first search with an explicit stack instead of recursion: a node is pushed once to

@@ -21,7 +21,7 @@ from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
 from chainrule.nn import MLP
 from chainrule.nn import functional as nnf
-from chainrule.scalar import Value, _topological_order
+from chainrule.scalar import Value, topological_order
 from chainrule.viz import to_dot
 
 GROUP = "Computational graphs and reverse-mode AD"
@@ -52,7 +52,7 @@ def draw_value_graph(root: Value, path: Path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    order = _topological_order(root)
+    order = topological_order(root)
     depth: dict[Value, int] = {}
     for node in order:  # inputs before the nodes that use them
         depth[node] = 1 + max((depth[c] for c in node._prev), default=-1)
@@ -194,7 +194,7 @@ def ex13(fast: bool = False) -> Result:
 def _overwriting_backward(root: Value) -> dict[Value, float]:
     """What backward would give with ``child.grad = ...`` instead of ``+=`` (a bug)."""
     grads = {root: 1.0}
-    for node in reversed(_topological_order(root)):
+    for node in reversed(topological_order(root)):
         for child, d in zip(node._prev, node._local):
             grads[child] = d * grads[node]
     return grads

@@ -66,7 +66,7 @@ def _fmt(x: Any) -> str:
     return np.array2string(arr, precision=4, separator=", ", max_line_width=60)
 
 
-def _topological(root: Any, inputs: Callable[[Any], list], limit: int | None = None) -> list:
+def topological(root: Any, inputs: Callable[[Any], list], limit: int | None = None) -> list:
     """Every value behind ``root``, inputs before the values computed from them
     (iterative depth-first post-order); stops early past ``limit`` values."""
     order, done, stack = [], set(), [(root, False)]
@@ -85,7 +85,7 @@ def _topological(root: Any, inputs: Callable[[Any], list], limit: int | None = N
 
 def _value_graph(root: Any, limit: int | None) -> _Graph | None:
     """Boxes and ops of a scalar Value graph (``_prev``, ``_op``, ``data``, ``grad``)."""
-    order = _topological(root, lambda v: list(v._prev), limit)
+    order = topological(root, lambda v: list(v._prev), limit)
     if limit is not None and len(order) > limit:
         return None
     keys = {id(v): f"v{k}" for k, v in enumerate(order)}
@@ -112,7 +112,7 @@ def _tensor_graph(root: Any, limit: int | None) -> _Graph | None:
             return []
         return [a for a in node.args if isinstance(a, Tensor)]
 
-    order = _topological(root, inputs, limit)
+    order = topological(root, inputs, limit)
     if limit is not None and len(order) > limit:
         return None
     keys = {id(t): f"v{k}" for k, t in enumerate(order)}
