@@ -194,10 +194,23 @@ def _write_run(out: Path, config: TrainConfig, result: RunResult, model: nn.Modu
                "final_test_accuracy": result.final_accuracy}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     model.save(out / "model.npz")
-    from chainrule.viz.plots import plot_curves
-
-    try:  # matplotlib is imported when plotting
-        plot_curves({"train loss": result.train_loss, "test accuracy": result.test_accuracy},
-                    xlabel="epoch", save=out / "loss.png")
+    try:
+        _plot_run(result, out / "loss.png")
     except ImportError:
         log("matplotlib is not installed: loss.png not written (pip install chainrule[plot])")
+
+
+def _plot_run(result: RunResult, path: Path) -> None:
+    """Train loss (log scale) and test accuracy per epoch, side by side."""
+    import matplotlib.pyplot as plt
+
+    from chainrule.viz.plots import plot_curves
+
+    epochs = np.arange(1, len(result.train_loss) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plot_curves({"train loss": (epochs, result.train_loss)}, ax=left, xlabel="epoch",
+                ylabel="cross-entropy", logy=True, title="training loss")
+    plot_curves({"test accuracy": (epochs, result.test_accuracy)}, ax=right, xlabel="epoch",
+                ylabel="accuracy", title="test accuracy")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)

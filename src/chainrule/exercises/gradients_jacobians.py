@@ -307,7 +307,7 @@ def ex11(fast: bool = False) -> Result:
     ]
     if importlib.util.find_spec("sympy") is None:
         res.checks.append(skipped("symbolic chain rule (SymPy)", "SymPy is not installed "
-                                  "(it is not a chainrule dependency)"))
+                                  "(it is not a chainrule dependency)", source="SymPy"))
         return res
     res.notes.append("SymPy is not a chainrule dependency; it is installed here, so the "
                      "symbolic check ran.")
