@@ -370,6 +370,13 @@ case("cross_entropy_logits", lambda z: cr.cross_entropy_logits(z, _labels(z.shap
      lambda z: F.cross_entropy(z, torch.from_numpy(_labels(tuple(z.shape)))),
      unary(floats(-10, 10), min_dims=2, max_dims=2))
 
+case("linear", cr.linear, lambda x, w, b: x @ w + b,
+     st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)).flatmap(
+         lambda d: st.tuples(array(d[:2]), array(d[1:]), array(d[2:]))))
+case("linear[batched x]", cr.linear, lambda x, w, b: x @ w + b,
+     st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).flatmap(
+         lambda d: st.tuples(array((2, *d[:2])), array(d[1:]), array(d[2:]))))
+
 # ----- linear algebra -----------------------------------------------------------------------------
 _DOT = st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4))
 case("dot[1-D]", cr.dot, lambda *xs: torch.dot(*xs),

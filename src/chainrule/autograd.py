@@ -80,11 +80,11 @@ class Node:
     ``args`` are the arguments as given (Tensors kept, used by a differentiable
     backward); ``raw`` the same with Tensors replaced by their arrays (used by
     an ordinary one); ``parents`` the ``(position, tensor)`` pairs of the
-    arguments that need a gradient; ``versions`` those tensors' version
-    counters when they were saved, to detect in-place changes.
+    arguments that need a gradient; ``saved`` the ``(position, tensor,
+    version)`` of every Tensor argument, to detect later in-place changes.
     """
 
-    __slots__ = ("prim", "args", "raw", "kwargs", "parents", "versions", "where", "__weakref__")
+    __slots__ = ("prim", "args", "raw", "kwargs", "parents", "saved", "where", "__weakref__")
 
     def __init__(self, prim: Primitive, args: tuple, raw: tuple, kwargs: dict,
                  parents: tuple) -> None:
@@ -93,7 +93,7 @@ class Node:
         self.raw = raw
         self.kwargs = kwargs
         self.parents = parents
-        self.versions = None
+        self.saved = ()
         self.where = None
 
     def release(self) -> None:
@@ -101,12 +101,15 @@ class Node:
         if memory.TRACKERS:
             memory.release_node(self)
         self.args = self.raw = self.parents = None
+        self.saved = ()
 
 
 def _parents(t: Tensor) -> tuple:
     node = t._node
-    if node is None:
-        return ()
+    return () if node is None else _parents_of(node)
+
+
+def _parents_of(node: Node) -> tuple:
     if node.parents is None:
         raise RuntimeError(
             f"backward: the graph through '{node.prim.name}' was already freed by an "
@@ -121,12 +124,21 @@ def _graph_order(roots: Sequence[Tensor]) -> dict[int, int]:
     stack = list(roots)
     seen = {id(t) for t in roots}
     while stack:
-        for _, p in _parents(stack.pop()):
+        node = stack.pop()._node
+        if node is None:
+            continue
+        parents = node.parents
+        if parents is None:
+            _parents_of(node)  # raises: freed by an earlier backward
+        for _, p in parents:
             key = id(p)
-            users[key] = users.get(key, 0) + 1
-            if key not in seen:
-                seen.add(key)
-                stack.append(p)
+            if key in users:
+                users[key] += 1
+            else:
+                users[key] = 1
+                if key not in seen:
+                    seen.add(key)
+                    stack.append(p)
     return users
 
 
@@ -156,21 +168,13 @@ def _pruned_order(roots: Sequence[Tensor], wanted: dict[int, int]
     return users, needed
 
 
-def _check_versions(node: Node) -> None:
-    """Fail if a tensor this node saved was changed in place since."""
-    from chainrule.tensor import Tensor
-
-    saved = iter(node.versions)
-    for i, a in enumerate(node.args):
-        if isinstance(a, Tensor):
-            v = next(saved)
-            if a._version != v:
-                name = f"'{a.name}' " if a.name else ""
-                raise RuntimeError(
-                    f"backward: argument {i} of '{node.prim.name}', the tensor {name}of shape "
-                    f"{a.shape}, was modified in place after it was saved for backward "
-                    f"(version {v}, now {a._version}); compute it out of place (x = x + 1, "
-                    "not x += 1) or clone it before changing it")
+def _modified_in_place(node: Node, i: int, a: Tensor, v: int) -> RuntimeError:
+    name = f"'{a.name}' " if a.name else ""
+    return RuntimeError(
+        f"backward: argument {i} of '{node.prim.name}', the tensor {name}of shape "
+        f"{a.shape}, was modified in place after it was saved for backward "
+        f"(version {v}, now {a._version}); compute it out of place (x = x + 1, "
+        "not x += 1) or clone it before changing it")
 
 
 def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence[Tensor] | None,
@@ -219,9 +223,16 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             node = t._node
             if node is None:
                 if wanted is None and t.requires_grad:
-                    _accumulate_leaf(t, g, stored, create_graph)
+                    if t.grad is None and type(g) is np.ndarray and g.dtype == t._data.dtype \
+                            and not create_graph and id(g) not in stored:
+                        stored.add(id(g))  # the common case, inline: a fresh array
+                        t.grad = g
+                    else:
+                        _accumulate_leaf(t, g, stored, create_graph)
                 continue
-            _check_versions(node)
+            for i, a, v in node.saved:
+                if a._version != v:
+                    raise _modified_in_place(node, i, a, v)
             prim = node.prim
             if create_graph:
                 args, ans = node.args, t

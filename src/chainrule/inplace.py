@@ -2,7 +2,7 @@
 
 Every in-place change bumps ``t._version``. A node saves the versions of the
 tensors it keeps for backward, and backward refuses to use one that changed
-since (:func:`chainrule.autograd._check_versions`), instead of returning a
+since (see :func:`chainrule.autograd.run_backward`), instead of returning a
 silently wrong gradient. Optimizer steps run under ``no_grad`` and stay legal.
 """
 

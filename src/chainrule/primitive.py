@@ -100,14 +100,14 @@ class Primitive:
         """Record this call for backward, with the version of every Tensor argument
         (so that a later in-place change of one is detected)."""
         parents = []
-        versions = []
+        saved = []
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                versions.append(a._version)
+                saved.append((i, a, a._version))
                 if a.requires_grad:
                     parents.append((i, a))
         node = Node(self, args, raw, kwargs, tuple(parents))
-        node.versions = tuple(versions)
+        node.saved = tuple(saved)
         if anomaly.ACTIVE:
             node.where = anomaly.user_frame()
         if memory.TRACKERS:

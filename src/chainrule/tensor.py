@@ -284,6 +284,11 @@ class Tensor:
     def T(self) -> Tensor:
         return _ops.transpose(self)
 
+    @property
+    def mT(self) -> Tensor:  # noqa: N802  (NumPy's and PyTorch's name)
+        """The matrix transpose: the last two axes swapped."""
+        return _ops.swapaxes(self, -1, -2)
+
     def astype(self, dtype: Any) -> Tensor:
         """A copy converted to ``dtype``. A cast to a non-float dtype (int, bool) is not
         differentiable: its result is a new leaf, cut from the graph."""

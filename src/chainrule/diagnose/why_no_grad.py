@@ -41,7 +41,8 @@ _CUT_REASONS = {
     "astype": "a cast to a non-float dtype has no derivative",
     "no_grad": "operations under no_grad() record nothing for backward",
 }
-_PRODUCTS = ("mul", "matmul", "dot", "einsum", "outer")
+_PRODUCTS = ("mul", "matmul", "dot", "einsum", "outer", "linear")
+_FACTORS = {"linear": {0: (1,), 1: (0,), 2: ()}}  # x W + b: x pairs with W; b with nothing
 
 
 class NoGradReport(dict):
@@ -153,14 +154,11 @@ def _depends(t: Tensor, p: Tensor, memo: dict[int, bool]) -> bool:
     return memo[id(t)]
 
 
-def _stale_args(node: Any) -> Iterator[tuple[Any, int, Tensor]]:
-    """(node, position, tensor) for saved arguments changed in place since."""
-    saved = iter(node.versions or ())
-    for i, a in enumerate(node.args):
-        if isinstance(a, Tensor):
-            v = next(saved, None)
-            if v is not None and a._version != v:
-                yield node, i, a
+def _stale_args(node: Any) -> Iterator[tuple[Any, int, Tensor, int]]:
+    """(node, position, tensor, saved version) for saved arguments changed in place since."""
+    for i, a, v in node.saved:
+        if a._version != v:
+            yield node, i, a, v
 
 
 def _reason(p: Tensor, graph: _Graph) -> str | None:
@@ -221,18 +219,14 @@ def _inplace_reason(p: Tensor, graph: _Graph) -> str | None:
     if not graph.stale:
         return None
     below = graph.descendants(p)
-    for node, i, a in graph.stale:
+    for node, i, a, v in graph.stale:
         if id(a) in below or a is p:
             what = "it" if a is p else f"a tensor on its path to the loss (shape {a.shape})"
             return (f"modified in place: {what} was changed after '{node.prim.name}' saved it as "
-                    f"argument {i} for backward (version {node.versions[_tensor_index(node, i)]}"
+                    f"argument {i} for backward (version {v}"
                     f", now {a._version}); backward() would fail: change it out of place or "
                     "before computing the loss")
     return None
-
-
-def _tensor_index(node: Any, i: int) -> int:
-    return sum(isinstance(a, Tensor) for a in node.args[:i])
 
 
 def _zero_reason(p: Tensor, graph: _Graph) -> str:
@@ -265,8 +259,10 @@ def _blocker(node: Any, i: int, graph: _Graph) -> str:
         return (f"its values were overwritten in place (t[...] = value on a tensor of shape "
                 f"{x.shape}) before they reached the loss, so no gradient flows back to them")
     if name in _PRODUCTS:
-        for j, a in enumerate(node.args):
-            if j != i and isinstance(a, Tensor | np.ndarray) and not np.any(_array(a)):
+        factors = _FACTORS.get(name, {}).get(i, [j for j in range(len(node.args)) if j != i])
+        for j in factors:
+            a = node.args[j]
+            if isinstance(a, Tensor | np.ndarray) and not np.any(_array(a)):
                 made = a._node.prim.name if isinstance(a, Tensor) and a._node else None
                 extra = ""
                 if made == "relu":

@@ -58,8 +58,9 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x: Any) -> Tensor:
-        y = ops.matmul(x, self.weight)
-        return y if self.bias is None else ops.add(y, self.bias)
+        if self.bias is None:
+            return ops.matmul(x, self.weight)
+        return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -37,7 +37,7 @@ from chainrule.ops.indexing import (
     stack,
 )
 from chainrule.ops.linalg import diagonal, dot, einsum, matmul, norm, outer, trace
-from chainrule.ops.nn import cross_entropy_logits, log_softmax, softmax
+from chainrule.ops.nn import cross_entropy_logits, linear, log_softmax, softmax
 from chainrule.ops.reduce import logsumexp, max, mean, min, prod, std, sum, var
 from chainrule.ops.shape import (
     broadcast_to,
@@ -56,8 +56,8 @@ from chainrule.ops.shape import (
 __all__ = [
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos",
     "cross_entropy_logits", "diagonal", "div", "dot", "einsum", "exp", "expand", "expand_dims",
-    "expm1", "flatten", "getitem", "index_update", "log", "log1p", "log_softmax", "logsumexp",
-    "matmul", "max",
+    "expm1", "flatten", "getitem", "index_update", "linear", "log", "log1p", "log_softmax",
+    "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "outer", "pad", "permute", "pow",
     "prod", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "sum_to_shape", "swapaxes", "tan",

@@ -16,7 +16,6 @@ from chainrule.ops.shape import (
     normalize_axes,
     reshape,
     squeeze,
-    swapaxes,
     unsqueeze,
 )
 from chainrule.primitive import EachArgument, primitive
@@ -46,15 +45,15 @@ def _matmul_vjp_a(g, ans, a, b):
         return g * b if a.ndim == 1 else unsqueeze(g, -1) * b      # outer product g b^T
     if a.ndim == 1:
         return squeeze(matmul(b, unsqueeze(g, -1)), -1)            # b g, batch summed later
-    return matmul(g, swapaxes(b, -1, -2))                           # g b^T
+    return matmul(g, b.mT)                                          # g b^T
 
 
 def _matmul_vjp_b(g, ans, a, b):
     if a.ndim == 1:
         return g * a if b.ndim == 1 else unsqueeze(a, -1) * unsqueeze(g, -2)  # a^T g
     if b.ndim == 1:
-        return squeeze(matmul(swapaxes(a, -1, -2), unsqueeze(g, -1)), -1)
-    return matmul(swapaxes(a, -1, -2), g)                           # a^T g
+        return squeeze(matmul(a.mT, unsqueeze(g, -1)), -1)
+    return matmul(a.mT, g)                                          # a^T g
 
 
 matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)       # d(ab) = (da) b + a (db)

@@ -6,15 +6,19 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.ops.elementwise import exp
+from chainrule.ops.linalg import _matmul_error, matmul
 from chainrule.ops.reduce import sum
-from chainrule.ops.shape import named_error
+from chainrule.ops.shape import named_error, reshape
 from chainrule.primitive import primitive
 
 
 def _log_normalizer(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    return np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    """logsumexp(x) along ``axis`` (kept), with the max subtracted first."""
+    x = np.asarray(x)
+    m = x.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
+    return np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
 
 
 @primitive
@@ -46,6 +50,36 @@ log_softmax.defvjp(lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, k
 log_softmax.defjvp(lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, keepdims=True))
 
 
+@primitive
+def linear(x, weight, bias):
+    """x @ weight + bias in one node (PyTorch's addmm): x (..., in), weight (in, out),
+    bias (out,). The affine layer of an MLP, recorded once instead of twice."""
+    try:
+        out = np.matmul(x, weight)
+    except ValueError:
+        raise ValueError("linear: " + _matmul_error(np.shape(x), np.shape(weight))) from None
+    try:
+        out += bias  # a fresh array: adding in place saves an allocation
+    except ValueError:
+        raise ValueError(f"linear: a bias of shape {np.shape(bias)} does not fit the output "
+                         f"of shape {out.shape}") from None
+    return out
+
+
+# d (x W + b) = dx W + x dW + db; the batch axes of db are summed by the engine
+def _rows(a):
+    """a as a matrix of rows: the batch axes merged into one."""
+    return a if a.ndim == 2 else reshape(a, (-1, a.shape[-1]))
+
+
+linear.defvjp(lambda g, ans, x, w, b: matmul(g, w.mT),
+              lambda g, ans, x, w, b: matmul(_rows(x).mT, _rows(g)),
+              lambda g, ans, x, w, b: g)
+linear.defjvp(lambda t, ans, x, w, b: matmul(t, w),
+              lambda t, ans, x, w, b: matmul(x, t),
+              lambda t, ans, x, w, b: t)
+
+
 def _one_hot(labels, n, dtype):
     out = np.zeros((len(labels), n), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
@@ -69,14 +103,19 @@ def _check_labels(logits, labels) -> None:
 def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
     _check_labels(logits, labels)
-    lsm = logits - _log_normalizer(logits, -1)
-    return -np.mean(lsm[np.arange(len(labels)), labels])
+    logits = np.asarray(logits)
+    picked = logits[np.arange(len(labels)), labels]
+    return np.mean(_log_normalizer(logits, -1)[:, 0] - picked)
 
 
 def _ce_vjp(g, ans, logits, labels):
     # d CE = <softmax(z) - onehot(y), dz> / N
     n, c = logits.shape
-    p = softmax(logits, axis=-1)
+    if isinstance(logits, np.ndarray):  # an ordinary backward: plain NumPy, in place
+        p = softmax.forward(logits)
+        p[np.arange(n), labels] -= 1
+        return p * (g / n)
+    p = softmax(logits, axis=-1)  # differentiable (create_graph=True): no in-place change
     return (p - _one_hot(labels, c, p.dtype)) * (g / n)
 
 

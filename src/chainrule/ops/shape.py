@@ -41,6 +41,9 @@ def sum_to_shape(g, shape: tuple[int, ...], op: str = "broadcast"):
                          f"shape {shape}")
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and gshape[lead + i] != 1)
+    if type(g) is np.ndarray:  # an ordinary backward: NumPy directly (nothing to record)
+        return np.add.reduce(g, axis=axes, keepdims=True).reshape(shape) if axes else \
+            g.reshape(shape)
     if axes:
         from chainrule.ops.reduce import sum
 
