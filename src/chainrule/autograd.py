@@ -237,21 +237,25 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             if create_graph:
                 args, ans = node.args, t
             else:
-                args, ans = node.raw, t.data
+                args, ans = node.raw, t._data
             kwargs = node.kwargs
             vjps = prim.vjps
             for i, p in node.parents:
                 if needed is not None and id(p) not in needed:
                     continue
-                rule = vjps[i] if i < len(vjps) else None
+                try:
+                    rule = vjps[i]
+                except IndexError:
+                    rule = None
                 if rule is None:
                     raise NotImplementedError(
                         f"backward: '{prim.name}' has no vjp rule for argument {i}")
                 gi = rule(g, ans, *args, **kwargs)
                 if anomaly.ACTIVE:
                     anomaly.check_backward(node, i, gi)
-                if gi.shape != p.shape:
-                    gi = sum_to_shape(gi, p.shape, prim.name)
+                shape = p._data.shape
+                if gi.shape != shape:
+                    gi = sum_to_shape(gi, shape, prim.name)
                 key = id(p)
                 if key in pending:
                     pending[key] = pending[key] + gi

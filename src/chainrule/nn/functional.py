@@ -84,8 +84,8 @@ def _labels(labels: Any, n: int, c: int, op: str) -> np.ndarray:
     if y.shape != (n,):
         raise ValueError(f"{op}: labels of shape {y.shape} for {n} examples of {c} classes; "
                          f"expected shape ({n},)")
-    bad = (y < 0) | (y >= c)
-    if bad.any():
+    if y.size and (y.min() < 0 or y.max() >= c):
+        bad = (y < 0) | (y >= c)
         raise ValueError(f"{op}: labels must lie in [0, {c}), got {np.unique(y[bad])[:10].tolist()}"
                          f" (at positions {np.flatnonzero(bad)[:10].tolist()})")
     return y

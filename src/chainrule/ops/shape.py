@@ -42,8 +42,9 @@ def sum_to_shape(g, shape: tuple[int, ...], op: str = "broadcast"):
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and gshape[lead + i] != 1)
     if type(g) is np.ndarray:  # an ordinary backward: NumPy directly (nothing to record)
-        return np.add.reduce(g, axis=axes, keepdims=True).reshape(shape) if axes else \
-            g.reshape(shape)
+        if len(axes) == lead:  # only leading axes were added: summing them leaves ``shape``
+            return np.add.reduce(g, axis=axes) if axes else g
+        return np.add.reduce(g, axis=axes, keepdims=True).reshape(shape)
     if axes:
         from chainrule.ops.reduce import sum
 
