@@ -10,8 +10,8 @@ The chapter's estimate (exercise 35, Chen et al. 2016): plain backprop holds all
 activations; with a checkpoint every sqrt(L) layers it holds the sqrt(L) segment inputs plus
 one segment's sqrt(L) layers while that segment is recomputed: about 2 sqrt(L) layers, for
 one extra forward pass (step time x ~4/3 when backward costs about two forwards). "Layers
-held" below is the measured peak divided by one block's activations (its three saved
-arrays: the block input kept by matmul, x W kept by add, x W + b kept by tanh).
+held" below is the measured peak divided by one block's activations (its two saved arrays:
+the block input kept by the fused linear, x W + b kept by tanh).
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python benchmarks/checkpoint.py
 """
@@ -58,7 +58,7 @@ def measure(depth: int) -> list:
     layers = blocks(depth)
     x = cr.randn(BATCH, WIDTH, rng=0)
     segments = round(math.sqrt(depth))
-    per_block = 3 * BATCH * WIDTH * 8
+    per_block = 2 * BATCH * WIDTH * 8
     row = [depth, segments]
     peaks, times = [], []
     for seg in (None, segments):
