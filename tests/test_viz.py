@@ -236,3 +236,33 @@ def test_big_graphs_are_not_drawn_inline(monkeypatch):
         y = y * 1.0
     assert y._repr_html_() is None and y._repr_svg_() is None
     assert "<table>" in (x * 2)._repr_html_()
+
+
+def test_to_png_draws_value_and_tensor_graphs(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from chainrule.viz import graph_png, to_png
+
+    monkeypatch.setattr(graph_png, "dot_available", lambda: False)  # the matplotlib drawing
+    x1, x2 = Value(1.0, label="x1"), Value(2.0, label="x2")
+    f = (x1 + x2) * x2
+    f.backward()
+    assert to_png(f, tmp_path / "v.png", "f") == "matplotlib"
+    t = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = (t * t).sum()
+    assert to_png(y, tmp_path / "t.png") == "matplotlib"
+    for name in ("v.png", "t.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+
+
+def test_graph_columns_follow_the_longest_path():
+    from chainrule.viz.dot import _graph
+    from chainrule.viz.graph_png import _columns
+
+    a = Value(1.0, label="a")
+    b = a * a + a  # a feeds '*' (column 1) and '+' (column 3)
+    columns = _columns(_graph(b))
+    g = _graph(b)
+    op_columns = sorted(columns[k] for k, _ in g.ops)
+    assert op_columns == [1, 3]
+    assert max(columns.values()) == 4  # a, *, a*a, +, b

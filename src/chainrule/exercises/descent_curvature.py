@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -15,7 +13,7 @@ from chainrule import functional, nn
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
 from chainrule.optim import minimize
-from chainrule.viz import plot_curves, plot_trajectory
+from chainrule.viz import plot_curves, plot_trajectory, save_figure
 
 GROUP = "Gradient descent and curvature"
 
@@ -26,23 +24,6 @@ def descend(loss: Callable[[cr.Tensor], cr.Tensor], start: np.ndarray, lr: float
     ``momentum > 0``: b = momentum b + g, theta -= lr b), start included: (steps + 1, n)."""
     method = "momentum" if momentum else "gd"
     return minimize(loss, start, method=method, steps=steps, lr=lr, momentum=momentum).xs
-
-
-def save_figure(path: Path, draw: Callable[[Any], Any], title: str) -> None:
-    """Draw into a fresh Axes with ``draw(ax)`` (a ``chainrule.viz`` plot), title it, write
-    the PNG and close the figure (matplotlib is imported only here)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    try:
-        draw(ax)
-        ax.set_title(title, fontsize=10)
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-    finally:
-        plt.close(fig)
 
 
 @exercise(25, GROUP, "Largest stable learning rate for A = diag(1, 100); GD trajectory")

@@ -8,11 +8,8 @@ and 16 times backward against forward for a 2-1024-1024-10 MLP (chainrule and Py
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +19,7 @@ from chainrule.exercises.result import Result, close, holds, skipped, torch_or_s
 from chainrule.nn import MLP
 from chainrule.nn import functional as nnf
 from chainrule.scalar import Value, topological_order
-from chainrule.viz import to_dot
+from chainrule.viz import dot_available, to_dot, to_png
 
 GROUP = "Computational graphs and reverse-mode AD"
 
@@ -39,48 +36,6 @@ def _graph_12(x: Sequence[float]) -> dict[str, Value]:
     for name, node in (("a", a), ("b", b), ("c", c), ("ab", ab), ("f", f)):
         node.label = name
     return {"x1": x1, "x2": x2, "x3": x3, "a": a, "b": b, "c": c, "ab": ab, "f": f}
-
-
-def draw_value_graph(root: Value, path: Path, title: str = "") -> None:
-    """Draw the graph below ``root`` left to right (inputs first) as a PNG with matplotlib.
-
-    Each node shows its label, the operation that made it, its value (forward pass) and its
-    ``grad`` (the adjoint d root / d node from the last backward pass).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    order = topological_order(root)
-    depth: dict[Value, int] = {}
-    for node in order:  # inputs before the nodes that use them
-        depth[node] = 1 + max((depth[c] for c in node._prev), default=-1)
-    columns: dict[int, list[Value]] = {}
-    for node in sorted(order, key=lambda v: v.label):  # x1, x2, x3 top to bottom
-        columns.setdefault(depth[node], []).append(node)
-    pos = {node: (d, -(i - (len(col) - 1) / 2)) for d, col in columns.items()
-           for i, node in enumerate(col)}
-    fig, ax = plt.subplots(figsize=(2.4 * len(columns) + 1, 1.3 * max(map(len,
-                                                                          columns.values())) + 1))
-    for node in order:
-        for child in set(node._prev):
-            ax.annotate("", xy=pos[node], xytext=pos[child],
-                        arrowprops={"arrowstyle": "->", "color": "0.4",
-                                    "shrinkA": 30, "shrinkB": 30})
-    for node, (px, py) in pos.items():
-        op = f" ({node._op})" if node._op else ""
-        text = f"{node.label}{op}\nvalue {node.data:g}\ngrad {node.grad:g}"
-        ax.text(px, py, text, ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round", "facecolor": "#e8f0fe" if node._prev else "#fff4d6"})
-    ax.set_xlim(-0.6, len(columns) - 0.4)
-    ys = [p[1] for p in pos.values()]
-    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
-    ax.axis("off")
-    if title:
-        ax.set_title(title)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
 
 
 @exercise(12, GROUP, "Graph of (x1+x2)(x2+x3)(x1+x3): forward and backward by hand")
@@ -123,24 +78,12 @@ def ex12(fast: bool = False) -> Result:
         close("gradient", grad, fd, "finite differences", rtol=1e-8, atol=1e-8),
     ]
     res.quantities["graph (DOT)"] = to_dot(nodes["f"])
-    dot = shutil.which("dot")
-    if dot is not None:
-        res.figures["graph"] = lambda path: _render_dot(dot, res.quantities["graph (DOT)"], path)
-        res.notes.append("The graph is chainrule.viz.to_dot's DOT text rendered by Graphviz.")
-    else:
-        res.figures["graph"] = lambda path: draw_value_graph(
-            nodes["f"], path, "f = (x1+x2)(x2+x3)(x1+x3) at (1, 2, -1)")
-        res.notes.append("Graphviz 'dot' is not installed: the graph is drawn with matplotlib "
-                         "(value and adjoint in each node); 'graph (DOT)' holds the DOT text.")
+    res.figures["graph"] = lambda path: to_png(nodes["f"], path,
+                                               "f = (x1+x2)(x2+x3)(x1+x3) at (1, 2, -1)")
+    res.notes.append("The figure is chainrule.viz.to_png's drawing of the graph (value and "
+                     "adjoint in each node), by " + ("Graphviz." if dot_available() else
+                                                      "matplotlib (Graphviz is not installed)."))
     return res
-
-
-def _render_dot(dot: str, text: str, path: Path) -> None:
-    """Run Graphviz ``dot`` on DOT ``text`` and write a PNG to ``path``."""
-    done = subprocess.run([dot, "-Tpng", "-o", str(path)], input=text, capture_output=True,
-                          text=True, check=False, timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"ex12 graph: dot failed: {done.stderr.strip()}")
 
 
 # --- exercise 13 ---------------------------------------------------------------------------

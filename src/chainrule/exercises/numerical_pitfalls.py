@@ -11,10 +11,9 @@ import numpy as np
 import chainrule as cr
 from chainrule import functional, nn, optim
 from chainrule.diagnose import why_no_grad
-from chainrule.exercises.descent_curvature import save_figure
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
-from chainrule.viz import plot_curves
+from chainrule.viz import plot_curves, save_figure
 
 GROUP = "Numerical pitfalls"
 EPS = float(np.finfo(np.float64).eps)

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GraphvizMissing", "dot_available", "repr_html", "repr_svg", "to_dot", "to_svg"]
+__all__ = ["GraphvizMissing", "dot_available", "repr_html", "repr_svg", "run_dot", "to_dot",
+           "to_svg"]
 
 MAX_VALUES = 6       # tensors with at most this many elements show their values
 INLINE_NODES = 60    # larger graphs are not drawn inline in Jupyter
@@ -178,23 +179,30 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def to_svg(root: Any, path: str | Path | None = None) -> str:
-    """The graph as SVG text, drawn by Graphviz's ``dot``; also written to ``path``
-    if given. Raises :class:`GraphvizMissing` when ``dot`` is not installed."""
+def run_dot(text: str, fmt: str, op: str) -> bytes:
+    """Graphviz ``dot -T<fmt>`` on DOT ``text``. Raises :class:`GraphvizMissing` when
+    ``dot`` is not installed."""
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizMissing(
-            "to_svg: the Graphviz 'dot' program is not installed (apt-get install graphviz, "
+            f"{op}: the Graphviz 'dot' program is not installed (apt-get install graphviz, "
             "brew install graphviz or conda install graphviz); to_dot(root) gives the DOT text "
             "without it, which any Graphviz viewer (or https://dreampuf.github.io/GraphvizOnline)"
             " can draw")
-    done = subprocess.run([exe, "-Tsvg"], input=to_dot(root), capture_output=True, text=True,
+    done = subprocess.run([exe, f"-T{fmt}"], input=text.encode(), capture_output=True,
                           check=False, timeout=60)
     if done.returncode != 0:
-        raise RuntimeError(f"to_svg: dot failed: {done.stderr.strip()}")
-    if path is not None:
-        Path(path).write_text(done.stdout)
+        raise RuntimeError(f"{op}: dot failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
+
+
+def to_svg(root: Any, path: str | Path | None = None) -> str:
+    """The graph as SVG text, drawn by Graphviz's ``dot``; also written to ``path``
+    if given. Raises :class:`GraphvizMissing` when ``dot`` is not installed."""
+    svg = run_dot(to_dot(root), "svg", "to_svg").decode()
+    if path is not None:
+        Path(path).write_text(svg)
+    return svg
 
 
 def _drawable(root: Any) -> _Graph | None:

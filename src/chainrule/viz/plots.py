@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_curves", "plot_trajectory"]
+__all__ = ["plot_curves", "plot_trajectory", "save_figure"]
 
 
 def _pyplot() -> Any:
@@ -140,3 +140,15 @@ def plot_curves(curves: Mapping[str, Any] | Sequence[Any], ax: Any = None, xlabe
     ax.grid(True, which="both", alpha=0.3)
     _save(ax, save)
     return ax
+
+
+def save_figure(path: str | Path, draw: Callable[[Any], Any], title: str) -> None:
+    """Draw into a fresh Axes with ``draw(ax)`` (e.g. a ``plot_trajectory``), title it,
+    write the PNG to ``path`` and close the figure."""
+    fig, ax = _pyplot().subplots(figsize=(6, 4.5))
+    try:
+        draw(ax)
+        ax.set_title(title, fontsize=10)
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
