@@ -6,7 +6,7 @@ Both engines run the *same* Python code (``mlp_loss`` below, given the Value cla
 *same* weights, and the script checks that they agree on the loss and on every gradient.
 
 The garbage collector stays on, as users run it (``--no-gc`` adds a run with it off).
-Timings are the best of ``--repeat`` runs with ``time.perf_counter``.
+Timings are the best of ``--repeat`` runs (``timing.best_of``, after a warm-up run).
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python benchmarks/scalar_mlp.py
 """
@@ -14,17 +14,18 @@ Timings are the best of ``--repeat`` runs with ``time.perf_counter``.
 from __future__ import annotations
 
 import argparse
-import gc
 import math
-import platform
+import os
 import random
 import sys
-import time
 from collections.abc import Callable
 
 from micrograd.engine import Value as MicrogradValue
 
 from chainrule.scalar import Value as ChainruleValue
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import best_of, machine  # noqa: E402
 
 SIZES = (2, 16, 16, 1)
 N_POINTS = 100
@@ -88,15 +89,6 @@ def step(params: list, xs, ys):
     return loss
 
 
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def check_agree(a: list, b: list, loss_a, loss_b) -> float:
     """Largest relative difference in loss and gradients; raise if above 1e-9."""
     worst = abs(loss_a.data - loss_b.data) / max(1.0, abs(loss_b.data))
@@ -124,16 +116,15 @@ def main(argv: list[str] | None = None) -> None:
     del losses
 
     print(
-        f"python {platform.python_version()} on {platform.machine()}; "
+        f"{machine()}; "
         f"MLP {'-'.join(map(str, SIZES))}, {N_POINTS} points, {n_nodes} graph nodes; "
         f"best of {args.repeat}"
     )
     print(f"loss and gradients agree: max relative difference {worst:.1e}")
     modes = [("gc on", True)] + ([("gc off", False)] if args.no_gc else [])
     for label, gc_on in modes:
-        (gc.enable if gc_on else gc.disable)()
-        times = {n: best_time(lambda p=p: step(p, xs, ys), args.repeat) for n, p in params.items()}
-        gc.enable()
+        times = {n: best_of(lambda p=p: step(p, xs, ys), number=1, repeat=args.repeat,
+                            gc_enabled=gc_on) for n, p in params.items()}
         base = times["chainrule"]
         print(f"\n{label}:\n{'engine':<12}{'seconds':>10}{'x chainrule':>14}")
         for name, t in times.items():
