@@ -223,12 +223,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             node = t._node
             if node is None:
                 if wanted is None and t.requires_grad:
-                    if t.grad is None and type(g) is np.ndarray and g.dtype == t._data.dtype \
-                            and not create_graph and id(g) not in stored:
-                        stored.add(id(g))  # the common case, inline: a fresh array
-                        t.grad = g
-                    else:
-                        _accumulate_leaf(t, g, stored, create_graph)
+                    _accumulate_leaf(t, g, stored, create_graph)
                 continue
             for i, a, v in node.saved:
                 if a._version != v:
@@ -286,25 +281,27 @@ def _apply_hooks(t: Tensor, g: Any) -> Any:
 
 
 def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) -> None:
+    """Add ``g`` into ``t.grad``: a plain array of t's dtype in an ordinary backward (never
+    an array handed out elsewhere in this pass), a Tensor after create_graph=True."""
+    if not create_graph and isinstance(g, np.ndarray | np.generic):  # an ordinary backward
+        if type(g) is not np.ndarray:
+            g = np.asarray(g)  # a NumPy scalar from a 0-d computation
+        if g.dtype != t._data.dtype:
+            g = g.astype(t._data.dtype)
+        elif id(g) in stored:
+            g = g.copy()
+        if t.grad is None:
+            stored.add(id(g))
+            t.grad = g
+        else:
+            t.grad = t.grad + g
+        return
     from chainrule.tensor import Tensor
 
-    if create_graph and not isinstance(g, Tensor):
+    if not isinstance(g, Tensor):
         g = Tensor(g)  # after create_graph=True every .grad is a Tensor
-    if isinstance(g, Tensor):
-        g = g if g.dtype == t.dtype else g.astype(t.dtype)
-        t.grad = g if t.grad is None else t.grad + g
-        return
-    if type(g) is not np.ndarray:
-        g = np.asarray(g)  # a NumPy scalar from a 0-d computation
-    if g.dtype != t.dtype:
-        g = g.astype(t.dtype)
-    elif id(g) in stored:
-        g = g.copy()
-    if t.grad is None:
-        stored.add(id(g))
-        t.grad = g
-    else:
-        t.grad = t.grad + g
+    g = g if g.dtype == t.dtype else g.astype(t.dtype)
+    t.grad = g if t.grad is None else t.grad + g
 
 
 def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
