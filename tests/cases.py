@@ -17,7 +17,6 @@ iterate over :data:`CASES`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from case_strategies import (
@@ -26,7 +25,6 @@ from case_strategies import (
     NONZERO,
     POSITIVE,
     REAL,
-    Arrays,
     array,
     arrays,
     broadcastable,
@@ -40,6 +38,7 @@ from case_strategies import (
     shapes,
     unary,
 )
+from case_table import CASES, Case, case  # noqa: F401  (re-exported for the tests)
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -51,20 +50,6 @@ try:
 except ImportError:  # the finite-difference checks run without PyTorch
     torch = F = None
 
-@dataclass(frozen=True)
-class Case:
-    """One primitive (or one keyword variant of it) and how to test it."""
-
-    name: str
-    fn: Callable[..., cr.Tensor]
-    torch_fn: Callable[..., object]
-    inputs: Arrays
-    second_order: bool = True
-
-    def __repr__(self) -> str:
-        return f"Case({self.name})"
-
-
 def _torch_mask(x: object) -> object:
     return torch.from_numpy(mask(tuple(x.shape)))
 
@@ -73,14 +58,6 @@ def _dims(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     return axis if isinstance(axis, tuple) else (axis,)
-
-
-CASES: list[Case] = []
-
-
-def case(name: str, fn: Callable, torch_fn: Callable, inputs: Arrays,
-         second_order: bool = True) -> None:
-    CASES.append(Case(name, fn, torch_fn, inputs, second_order))
 
 
 # ----- elementwise: unary ------------------------------------------------------------------
@@ -439,6 +416,12 @@ for _name, _fn, _tfn, _strategy in [
      unary(min_dims=3, max_dims=3).map(lambda xs: (distinct_magnitudes(xs[0]),))),
 ]:
     case(_name, _fn, _tfn, _strategy)
+
+# The rest of the table, one module per kind of primitive; each registers its rows with case().
+import cases_arrays  # noqa: E402, F401
+import cases_cumulative  # noqa: E402, F401
+import cases_linalg  # noqa: E402, F401
+import cases_ufuncs  # noqa: E402, F401
 
 CASES_BY_NAME: dict[str, Case] = {c.name: c for c in CASES}
 assert len(CASES_BY_NAME) == len(CASES), "case names must be unique"

@@ -12,34 +12,24 @@ import numpy as np
 
 @cache
 def ufuncs() -> dict[np.ufunc, Callable]:
-    """NumPy ufunc -> chainrule primitive (built on first use: ops imports Tensor)."""
-    from chainrule import ops
+    """NumPy ufunc -> chainrule primitive, gathered from the ``NUMPY`` table of every module
+    in :mod:`chainrule.ops` (built on first use: ops imports Tensor)."""
+    return {k: v for k, v in _tables().items() if isinstance(k, np.ufunc)}
 
-    return {
-        np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
-        np.negative: ops.neg, np.power: ops.pow, np.exp: ops.exp, np.log: ops.log,
-        np.log1p: ops.log1p, np.expm1: ops.expm1, np.sqrt: ops.sqrt, np.sin: ops.sin,
-        np.cos: ops.cos, np.tan: ops.tan, np.tanh: ops.tanh, np.absolute: ops.abs,
-        np.sign: ops.sign, np.maximum: ops.maximum, np.minimum: ops.minimum, np.matmul: ops.matmul,
-        np.positive: lambda x: x, np.square: lambda x: ops.mul(x, x),
-    }
 
 @cache
 def functions() -> dict[Callable, Callable]:
-    """NumPy function -> chainrule function."""
+    """NumPy function (``np.sum``, ``np.linalg.inv``) -> chainrule function."""
+    return {k: v for k, v in _tables().items() if not isinstance(k, np.ufunc)}
+
+
+def _tables() -> dict[Callable, Callable]:
     from chainrule import ops
 
-    return {
-        np.sum: ops.sum, np.mean: ops.mean, np.var: ops.var, np.std: ops.std, np.max: ops.max,
-        np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
-        np.dot: ops.dot, np.matmul: ops.matmul, np.outer: ops.outer, np.einsum: ops.einsum,
-        np.trace: ops.trace, np.diagonal: ops.diagonal, np.linalg.norm: ops.norm,
-        np.concatenate: ops.concatenate, np.stack: ops.stack, np.split: ops.split,
-        np.pad: ops.pad, np.where: ops.where, np.clip: ops.clip, np.reshape: ops.reshape,
-        np.transpose: ops.transpose, np.swapaxes: ops.swapaxes, np.squeeze: ops.squeeze,
-        np.expand_dims: ops.unsqueeze, np.broadcast_to: ops.broadcast_to, np.exp: ops.exp,
-        np.maximum: ops.maximum, np.minimum: ops.minimum,
-    }
+    table: dict[Callable, Callable] = {}
+    for module in ops.MODULES:
+        table.update(module.NUMPY)
+    return table
 
 
 def _raw(x: Any) -> Any:

@@ -1,5 +1,30 @@
-"""Every primitive, and the functions built from them, by kind."""
+"""Every primitive, and the functions built from them, by kind.
 
+Each module holds its primitives with their rules and a ``NUMPY`` table: the NumPy
+functions and ufuncs it answers when they are called on Tensors (``np.exp(t)``);
+:data:`MODULES` lists them for :mod:`chainrule.numpy_interop`.
+"""
+
+from chainrule.ops import (  # noqa: E402
+    arrange,
+    cumulative,
+    elementwise,
+    exponents,
+    indexing,
+    join,
+    linalg,
+    linalg_decompose,
+    linalg_inverse,
+    matrices,
+    nn,
+    piecewise,
+    products,
+    reduce,
+    shape,
+    trig,
+)
+from chainrule.ops.arrange import *  # noqa: E402, F403
+from chainrule.ops.cumulative import *  # noqa: E402, F403
 from chainrule.ops.elementwise import (
     abs,
     add,
@@ -27,6 +52,7 @@ from chainrule.ops.elementwise import (
     tanh,
     where,
 )
+from chainrule.ops.exponents import *  # noqa: E402, F403
 from chainrule.ops.indexing import (
     concatenate,
     getitem,
@@ -36,8 +62,12 @@ from chainrule.ops.indexing import (
     split,
     stack,
 )
+from chainrule.ops.join import *  # noqa: E402, F403
 from chainrule.ops.linalg import diagonal, dot, einsum, matmul, norm, outer, trace
+from chainrule.ops.matrices import *  # noqa: E402, F403
 from chainrule.ops.nn import cross_entropy_logits, linear, log_softmax, softmax
+from chainrule.ops.piecewise import *  # noqa: E402, F403
+from chainrule.ops.products import *  # noqa: E402, F403
 from chainrule.ops.reduce import logsumexp, max, mean, min, prod, std, sum, var
 from chainrule.ops.shape import (
     broadcast_to,
@@ -52,6 +82,11 @@ from chainrule.ops.shape import (
     transpose,
     unsqueeze,
 )
+from chainrule.ops.trig import *  # noqa: E402, F403
+
+# np.linalg's functions (linalg_inverse, linalg_decompose) are chainrule.linalg.*, not top level.
+MODULES = (elementwise, trig, exponents, piecewise, reduce, cumulative, shape, arrange, join,
+           indexing, products, matrices, linalg, linalg_inverse, linalg_decompose, nn)
 
 __all__ = [
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos",
@@ -62,4 +97,6 @@ __all__ = [
     "prod", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "sum_to_shape", "swapaxes", "tan",
     "tanh", "trace", "transpose", "unsqueeze", "var", "where",
+    *trig.__all__, *exponents.__all__, *piecewise.__all__, *arrange.__all__, *join.__all__,
+    *cumulative.__all__, *products.__all__, *matrices.__all__,
 ]

@@ -167,3 +167,6 @@ index_update.defvjp(lambda g, ans, x, index, value: index_update(g, index, 0.0),
 index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
                     None,
                     lambda t, ans, x, index, value: index_update(ans * 0, index, t))
+
+
+NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad}

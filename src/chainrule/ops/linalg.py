@@ -272,3 +272,9 @@ def _matrix_norm(x, ord, axes, keepdims):
     pick = max if ord > 0 else min
     r = pick(sum(abs(x), axis=summed, keepdims=True), axis=across, keepdims=True)
     return r if keepdims else squeeze(r, (rows, cols))
+
+
+NUMPY = {
+    np.matmul: matmul, np.dot: dot, np.outer: outer, np.einsum: einsum, np.trace: trace,
+    np.diagonal: diagonal, np.linalg.norm: norm,
+}

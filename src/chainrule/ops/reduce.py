@@ -180,3 +180,9 @@ logsumexp.defjvp(lambda t, ans, x, axis=None, keepdims=False:
                  sum(t * exp(x - _spread(ans, x.shape, axis, keepdims, "logsumexp")),
                      axis=axis, keepdims=keepdims))
 
+
+
+NUMPY = {
+    np.sum: sum, np.mean: mean, np.var: var, np.std: std, np.max: max, np.amax: max,
+    np.min: min, np.amin: min, np.prod: prod,
+}

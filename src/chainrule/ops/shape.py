@@ -151,3 +151,9 @@ def flatten(x, start_axis: int = 0, end_axis: int = -1):
     if s > e:
         raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
     return reshape(x, shape[:s] + (-1,) + shape[e + 1:])
+
+
+NUMPY = {
+    np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes, np.squeeze: squeeze,
+    np.expand_dims: unsqueeze, np.broadcast_to: broadcast_to,
+}

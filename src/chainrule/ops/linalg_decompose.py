@@ -1,0 +1,7 @@
+"""Decompositions: cholesky, eigh, svd, qr."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
+
+NUMPY: dict = {}

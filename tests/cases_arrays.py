@@ -1,0 +1,3 @@
+"""Primitive-table rows for chainrule.ops: arrange, join."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Primitive-table rows for chainrule.ops: trig, exponents, piecewise."""
+
+from __future__ import annotations
