@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from chainrule.functional.nesting import (
-    _as_tuple,
     _export,
     _float_array,
     _inside_transform,
+    _labels,
     _levels,
     _returns_tensors,
     _split_aux,
@@ -19,51 +19,67 @@ from chainrule.functional.nesting import (
 )
 from chainrule.functional.reverse import grad
 from chainrule.tensor import Tensor, dual
+from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure, tree_unflatten
 
 
 def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
     """(primal, tangent) of an output at ``level``; outputs without it have tangent 0."""
     if isinstance(out, Tensor) and out._fw is not None and out._fw[0] == level:
         return out._fw[1], out._fw[2]
+    if not isinstance(out, Tensor | np.ndarray | np.generic | int | float | complex):
+        return out, None  # not an array (a string, an object): no tangent
     dtype = out.dtype if isinstance(out, Tensor | np.ndarray) and out.dtype.kind == "f" else None
     return out, np.zeros(np.shape(out), dtype or np.float64)
+
+
+def _dual_input(p: Any, t: Any, level: int, path: str) -> Tensor:
+    checked = _float_array(p, "jvp", path)
+    p = p if _takes_part(p) else checked  # rules on raw arrays run at NumPy speed
+    if not _takes_part(t):
+        t = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=p.dtype)
+    if t.shape != p.shape:
+        raise ValueError(f"jvp: the tangent of {path} has shape {t.shape}, the primal has "
+                         f"shape {p.shape}")
+    return dual(level, p, t)
 
 
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any],
         has_aux: bool = False) -> tuple:
     """``(f(*primals), J tangents)``: the Jacobian-vector product by one forward pass.
 
-    ``primals`` and ``tangents`` are tuples of matching shapes (one entry per argument of
-    f). Tuple outputs give tuples of values and tangents. d out = sum_i (d f / d x_i) t_i.
+    ``primals`` and ``tangents`` are tuples with one entry per argument of f; each entry
+    may be a container of arrays (:mod:`chainrule.tree`), and each tangent must have its
+    primal's structure and shapes. The output's value and tangent have f's output
+    structure. d out = sum_i (d f / d x_i) t_i.
     """
     if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
         raise TypeError("jvp: primals and tangents must be tuples, one entry per argument, "
                         "e.g. jvp(f, (x,), (v,))")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s)")
+    primals, tangents = tuple(primals), tuple(tangents)
+    p_def, t_def = tree_structure(primals), tree_structure(tangents)
+    if p_def != t_def:
+        raise ValueError(f"jvp: the tangents have structure {t_def}, the primals have "
+                         f"structure {p_def}; give one tangent per primal leaf")
     as_tensor = _returns_tensors(*primals, *tangents)
     level = next(_levels)
-    args = []
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        checked = _float_array(p, "jvp", i)
-        p = p if _takes_part(p) else checked  # rules on raw arrays run at NumPy speed
-        if not _takes_part(t):
-            t = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=p.dtype)
-        if t.shape != p.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {t.shape}, its primal has shape "
-                             f"{p.shape}")
-        args.append(dual(level, p, t))
+    labels = _labels(f, len(primals))
+    paths = [p for i, arg in enumerate(primals) for p, _ in tree_leaves_with_path(arg, labels[i])]
+    args = [_dual_input(p, t, level, path)
+            for (p, t, path) in zip(tree_flatten(primals)[0], tree_flatten(tangents)[0], paths)]
     with _inside_transform():
-        out, aux = _split_aux(f(*args), has_aux, "jvp")
-    outs, is_tuple = _as_tuple(out)
+        out, aux = _split_aux(f(*tree_unflatten(p_def, args)), has_aux, "jvp")
+    outs, out_def = tree_flatten(out)
     pairs = [_unwrap(o, level) for o in outs]
-    values = tuple(v for v, _ in pairs) if is_tuple else pairs[0][0]
-    tans = tuple(t for _, t in pairs) if is_tuple else pairs[0][1]
+    values = tree_unflatten(out_def, [v for v, _ in pairs])
+    tans = tree_unflatten(out_def, [t for _, t in pairs])
     result = (_export(values, as_tensor), _export(tans, as_tensor))
     return (*result, _export(aux, as_tensor)) if has_aux else result
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
     """The Hessian-vector product ``H(x) v`` of scalar ``f``, forward-over-reverse:
-    ``jvp`` of ``grad(f)``, so about the cost of two gradients, the Hessian never formed."""
+    ``jvp`` of ``grad(f)``, so about the cost of two gradients, the Hessian never formed.
+    ``x`` may be a container; ``v`` then has its structure, and so has the result."""
     return jvp(grad(f), (x,), (v,))[1]

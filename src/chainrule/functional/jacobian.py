@@ -10,58 +10,86 @@ from typing import Any
 import numpy as np
 
 from chainrule.functional.forward import jvp
-from chainrule.functional.nesting import _argnums, _as_tuple, _export, _replace, _returns_tensors
+from chainrule.functional.nesting import (
+    _argnums,
+    _export,
+    _float_array,
+    _in_dtype,
+    _labels,
+    _replace,
+    _returns_tensors,
+    _same_arguments,
+    _split_by,
+)
 from chainrule.functional.reverse import vjp
 from chainrule.ops.indexing import stack
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
+from chainrule.tree import TreeDef, tree_flatten, tree_leaves_with_path, tree_unflatten
+
+
+def _float_dtype(x: Any) -> np.dtype:
+    return x.dtype if isinstance(x, Tensor | np.ndarray) and x.dtype.kind == "f" \
+        else np.dtype(np.float64)
 
 
 def _basis(x: Any) -> list[np.ndarray]:
     """The unit vectors of x's input space, each shaped like x."""
-    dtype = x.dtype if isinstance(x, Tensor | np.ndarray) and x.dtype.kind == "f" else np.float64
-    eye = np.eye(int(np.size(x)), dtype=dtype)
+    eye = np.eye(int(np.size(x)), dtype=_float_dtype(x))
     return [row.reshape(np.shape(x)) for row in eye]
 
 
-def _assemble(pieces: list, shape: tuple[int, ...], axis: int) -> Any:
+def _assemble(pieces: list, shape: tuple[int, ...], axis: int, like: Any) -> Any:
     """Stack per-direction results (along the input axis for jacfwd, the output axis for
-    jacrev) and reshape to ``shape`` = out.shape + in.shape."""
+    jacrev), reshape to ``shape`` = out.shape + in.shape, in the dtype of input ``like``."""
     if not pieces:
-        return np.zeros(shape)
-    return reshape(stack(pieces, axis=axis), shape)
+        return np.zeros(shape, _float_dtype(like))
+    return _in_dtype(reshape(stack(pieces, axis=axis), shape), like)
 
 
-def _jacfwd_blocks(f: Callable, args: tuple, nums: Sequence[int]) -> tuple[list, tuple, bool]:
-    """Jacobian blocks ``[output k][argnum a]``, one jvp per input direction; also the
-    outputs' tangents of one pass (for their shapes) and whether f returns a tuple."""
-    per_arg = []
-    for i in nums:
-        def f_i(xi: Any, i: int = i) -> Any:
-            return f(*_replace(args, (i,), (xi,)))
+class _Flat:
+    """f as a function of the leaves of its differentiated arguments, returning the tuple
+    of its output's leaves; ``out_def`` is the output's structure from the last call."""
 
-        x = args[i]
+    def __init__(self, f: Callable, args: tuple, nums: Sequence[int], in_def: TreeDef) -> None:
+        self.f, self.args, self.nums, self.in_def = f, args, nums, in_def
+        self.out_def: TreeDef | None = None
+
+    def __call__(self, *leaves: Any) -> tuple:
+        trees = tree_unflatten(self.in_def, leaves)
+        outs, self.out_def = tree_flatten(self.f(*_replace(self.args, self.nums, trees)))
+        return tuple(outs)
+
+
+def _jacfwd_blocks(flat: _Flat, xs: list) -> tuple[list[list], tuple]:
+    """Jacobian blocks ``[output leaf k][input leaf j]``, one jvp per input direction; and
+    the output leaves of one pass."""
+    per_input, outs = [], None
+    for j, x in enumerate(xs):
+        def f_j(xj: Any, j: int = j) -> tuple:
+            return flat(*xs[:j], xj, *xs[j + 1:])
+
         directions = _basis(x) or [np.zeros(np.shape(x))]  # empty x: one pass for the shapes
-        columns = [_as_tuple(jvp(f_i, (x,), (e,))[1]) for e in directions]
-        outs, is_tuple = columns[0]
-        if np.size(x) == 0:
-            columns = []
-        per_arg.append([_assemble([c[0][k] for c in columns], np.shape(o) + np.shape(x), -1)
-                        for k, o in enumerate(outs)])
-    return [list(b) for b in zip(*per_arg)], outs, is_tuple
+        passes = [jvp(f_j, (x,), (e,)) for e in directions]
+        outs = passes[0][0]
+        columns = [] if np.size(x) == 0 else [t for _, t in passes]
+        per_input.append([_assemble([c[k] for c in columns], np.shape(o) + np.shape(x), -1, x)
+                          for k, o in enumerate(outs)])
+    if outs is None:  # no input leaves: f evaluated once for its output's structure
+        outs = flat()
+        return [[] for _ in outs], outs
+    return [list(b) for b in zip(*per_input)], outs
 
 
-def _jacrev_blocks(outs: tuple, vjp_fn: Callable, is_tuple: bool, xs: Sequence[Any]) -> list:
-    """Jacobian blocks ``[output k][argnum a]``, one reverse pass per output element over
-    the graph recorded once by ``vjp``."""
+def _jacrev_blocks(outs: tuple, vjp_fn: Callable, xs: Sequence[Any]) -> list[list]:
+    """Jacobian blocks ``[output leaf k][input leaf j]``, one reverse pass per output
+    element over the graph recorded once by ``vjp``."""
     blocks = []
     for k, o in enumerate(outs):
-        rows = []
-        for e in _basis(o):
-            ct = tuple(e if j == k else None for j in range(len(outs)))
-            rows.append(vjp_fn(ct if is_tuple else ct[0]))
-        blocks.append([_assemble([r[a] for r in rows], np.shape(o) + np.shape(x), 0)
-                       for a, x in enumerate(xs)])
+        rows = [vjp_fn(tuple(e if i == k else None for i in range(len(outs))))
+                for e in _basis(o)]
+        blocks.append([_assemble([r[j] for r in rows], np.shape(o) + np.shape(x), 0, x)
+                       for j, x in enumerate(xs)])
     return blocks
 
 
@@ -104,56 +132,71 @@ def _choose(mode: str, n_in: int, n_out: int) -> JacobianChoice:
 
 def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
              explain: bool = False) -> Callable:
-    """The Jacobian of ``f`` with respect to argument(s) ``argnums``; shape out.shape +
-    in.shape (a tuple over argnums for a tuple, a tuple over outputs for tuple outputs).
+    """The Jacobian of ``f`` with respect to argument(s) ``argnums``.
+
+    Each block has shape out.shape + in.shape and the input leaf's dtype (whatever the
+    mode). Arguments and outputs may be containers (:mod:`chainrule.tree`), nested as in
+    JAX: the output's structure outside, the input's inside (a tuple over argnums for a
+    tuple ``argnums``), so ``jacobian(f)(params)["loss"]["W"]`` is d loss / d W.
 
     ``mode``: "forward" (alias "fwd"), "reverse" ("rev") or "auto", which records f once
     to learn its output size m, then takes forward mode when the n inputs are fewer than
     the m outputs and reverse mode (reusing that recording) otherwise. With
     ``explain=True`` the function returns ``(jacobian, JacobianChoice)``.
     """
+    return _jacobian(f, argnums, mode, explain, "jacobian")
+
+
+def _jacobian(f: Callable, argnums: int | Sequence[int], mode: str, explain: bool,
+              op: str) -> Callable:
     if mode not in _MODES:
-        raise ValueError(f"jacobian: mode {mode!r} is not one of {sorted(_MODES)}")
+        raise ValueError(f"{op}: mode {mode!r} is not one of {sorted(_MODES)}")
     mode = _MODES[mode]
 
     def jac(*args: Any) -> Any:
-        nums, single = _argnums(argnums, len(args), "jacobian")
-        n_in = sum(int(np.size(args[i])) for i in nums)
-        recorded = None
+        nums, single = _argnums(argnums, len(args), op)
+        labels = _labels(f, len(args))
+        chosen = tuple(args[i] for i in nums)
+        xs, in_def = tree_flatten(chosen)
+        for i in nums:
+            for path, x in tree_leaves_with_path(args[i], labels[i]):
+                _float_array(x, op, path)
+        flat = _Flat(f, args, nums, in_def)
+        n_in = sum(int(np.size(x)) for x in xs)
         if mode != "forward":
-            out, vjp_fn = vjp(lambda *xs: f(*_replace(args, nums, xs)), *[args[i] for i in nums])
-            outs, is_tuple = _as_tuple(out)
-            recorded = (outs, vjp_fn, is_tuple)
+            outs, vjp_fn = vjp(flat, *xs)
         if mode == "forward" or (mode == "auto" and n_in < _size(outs)):
-            blocks, outs, is_tuple = _jacfwd_blocks(f, args, nums)
-            choice = _choose(mode, n_in, _size(outs))
+            blocks, outs = _jacfwd_blocks(flat, xs)
         else:
-            choice = _choose(mode, n_in, _size(outs))
-            blocks = _jacrev_blocks(*recorded, [args[i] for i in nums])
-        per_out = [b[0] if single else tuple(b) for b in blocks]
-        result = _export(tuple(per_out) if is_tuple else per_out[0], _returns_tensors(*args))
+            blocks = _jacrev_blocks(outs, vjp_fn, xs)
+        choice = _choose(mode, n_in, _size(outs))
+        per_out = [_split_by(in_def.children, b) for b in blocks]
+        per_out = [trees[0] if single else tuple(trees) for trees in per_out]
+        result = _export(tree_unflatten(flat.out_def, per_out), _returns_tensors(*args))
         return (result, choice) if explain else result
 
-    return jac
+    return _same_arguments(jac, f)
 
 
-def _size(outs: tuple) -> int:
+def _size(outs: Sequence[Any]) -> int:
     return sum(int(np.size(o)) for o in outs)
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """The Jacobian by forward mode: one ``jvp`` per input element (a basis direction),
     so (number of inputs) passes. Shape out.shape + in.shape, as in JAX."""
-    return jacobian(f, argnums, mode="forward")
+    return _jacobian(f, argnums, "forward", False, "jacfwd")
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """The Jacobian by reverse mode: f recorded once, then one reverse pass per output
     element, so (number of outputs) passes. Shape out.shape + in.shape, as in JAX."""
-    return jacobian(f, argnums, mode="reverse")
+    return _jacobian(f, argnums, "reverse", False, "jacrev")
 
 
 def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """The Hessian of scalar ``f``, forward-over-reverse: ``jacfwd(jacrev(f))``.
-    Shape in.shape + in.shape (nested tuples for a tuple of argnums)."""
-    return jacfwd(jacrev(f, argnums), argnums)
+    Shape in.shape + in.shape (nested tuples for a tuple of argnums); for a container
+    argument nested as in JAX: ``hessian(f)(p)["a"]["b"]`` has shape a.shape + b.shape."""
+    return _jacobian(_jacobian(f, argnums, "reverse", False, "hessian"), argnums, "forward",
+                     False, "hessian")

@@ -1,24 +1,35 @@
 """How transforms nest, and how values go in and out of them.
 
 Forward-mode levels come from a counter that only grows; a per-thread depth
-counts the transforms evaluating their function right now. Inputs are turned
-into tensors a transform owns; results go back as Tensors (nested use, Tensor
-inputs) or as NumPy arrays and Python floats (top level).
+counts the transforms evaluating their function right now. Inputs (containers
+flattened by :mod:`chainrule.tree`) are turned into tensors a transform owns;
+results go back in the same structure, as Tensors (nested use, Tensor inputs)
+or as NumPy arrays and Python floats (top level).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from chainrule import autograd
+from chainrule.ops.elementwise import astype
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor, make
+from chainrule.tree import (
+    TreeDef,
+    tree_leaves,
+    tree_leaves_with_path,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
 
 _levels = itertools.count(1)  # forward-mode levels: unique, increasing
 
@@ -46,42 +57,91 @@ def _takes_part(x: Any) -> bool:
     return isinstance(x, Tensor) and (x.requires_grad or x._fw is not None)
 
 
+def _any_takes_part(*trees: Any) -> bool:
+    return any(_takes_part(leaf) for leaf in tree_leaves(trees))
+
+
 def _returns_tensors(*values: Any) -> bool:
     """Inside another transform, or given Tensors, a transform returns Tensors."""
-    return _nesting.depth > 0 or any(isinstance(v, Tensor) for v in values)
+    return _nesting.depth > 0 or any(isinstance(v, Tensor) for v in tree_leaves(values))
 
 
-def _float_array(x: Any, op: str, i: int) -> np.ndarray:
-    """Raw input as a floating-point array (ints and bools become float64)."""
+def _labels(f: Callable, n: int) -> list[str]:
+    """Names for f's first n positional arguments in messages: its parameter names where
+    its signature has them (``params``), else ``args[i]``."""
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [named[i] if i < len(named) else f"args[{i}]" for i in range(n)]
+
+
+def _same_arguments(transformed: Callable, f: Callable) -> Callable:
+    """Mark ``transformed`` as taking f's arguments, so that messages about it (a Hessian,
+    grad of grad) name them as f does."""
+    transformed.__wrapped__ = f  # type: ignore[attr-defined]  (read by inspect.signature)
+    return transformed
+
+
+def _float_array(x: Any, op: str, path: str) -> np.ndarray:
+    """A differentiation input's raw floating-point array; any other leaf is refused."""
+    if isinstance(x, str | bytes):
+        raise TypeError(f"{op}: {path}: a string ({x!r}) cannot be differentiated; "
+                        "differentiate with respect to floating-point arrays only")
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
     if arr.dtype.kind in "fc":
         return arr
-    if arr.dtype.kind in "biu" and not isinstance(x, Tensor):
-        return arr.astype(np.float64)
-    raise TypeError(f"{op}: argument {i} has dtype {arr.dtype}; differentiate with respect to "
-                    "floating-point inputs (e.g. 2.0, not 2)")
+    what = f"dtype {arr.dtype}" if arr.dtype.kind != "O" else f"a {type(x).__name__}"
+    raise TypeError(f"{op}: {path}: {what} cannot be differentiated; differentiate with "
+                    "respect to floating-point inputs (2.0, not 2; or x.astype(float))")
 
 
-def _reverse_input(x: Any, op: str, i: int) -> Tensor:
+def _reverse_input(x: Any, op: str, path: str) -> Tensor:
     """A tensor of this transform's own to differentiate with respect to."""
     if _takes_part(x):
-        _float_array(x, op, i)
+        _float_array(x, op, path)
         own = reshape(x, x.shape)  # identity-like: the inner gradient is collected here
         own.requires_grad = True  # a forward-mode input: record reverse nodes at its level
         return own
-    own = make(_float_array(x, op, i), None)
+    own = make(_float_array(x, op, path), None)
     own.requires_grad = True
     return own
 
 
-def _export(x: Any, as_tensor: bool) -> Any:
-    """A result as a Tensor (nested use) or as a NumPy array / Python number (top level)."""
-    if isinstance(x, tuple | list):
-        return type(x)(_export(v, as_tensor) for v in x)
-    if isinstance(x, dict):
-        return {k: _export(v, as_tensor) for k, v in x.items()}
-    if x is None or isinstance(x, str):
-        return x
+def _reverse_inputs(trees: Sequence[Any], labels: Sequence[str],
+                    op: str) -> tuple[list[TreeDef], list[Tensor], list[Any]]:
+    """Each tree's structure, the transform's own tensors for all their leaves (in order),
+    and the trees rebuilt around those tensors (what f is called with)."""
+    defs, own, rebuilt = [], [], []
+    for tree, label in zip(trees, labels):
+        td = tree_structure(tree)
+        mine = [_reverse_input(x, op, path) for path, x in tree_leaves_with_path(tree, label)]
+        defs.append(td)
+        own += mine
+        rebuilt.append(tree_unflatten(td, mine))
+    return defs, own, rebuilt
+
+
+def _split_by(defs: Sequence[TreeDef], leaves: Sequence[Any]) -> list[Any]:
+    """``leaves`` cut into one tree per structure in ``defs``."""
+    trees, start = [], 0
+    for td in defs:
+        trees.append(tree_unflatten(td, leaves[start:start + td.num_leaves]))
+        start += td.num_leaves
+    return trees
+
+
+def _in_dtype(g: Any, like: Any) -> Any:
+    """A derivative with respect to ``like`` in like's dtype (a float32 input gets float32
+    derivatives even where a float64 constant took part), as PyTorch and JAX give them."""
+    dtype = like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
+    return g if g.dtype == dtype else astype(g, dtype)
+
+
+def _export_leaf(x: Any, as_tensor: bool) -> Any:
+    if not isinstance(x, Tensor | np.ndarray | np.generic | int | float | complex):
+        return x  # strings and other objects (in aux) pass through
     if as_tensor:
         return x if isinstance(x, Tensor) else make(np.asarray(x), None)
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -90,10 +150,10 @@ def _export(x: Any, as_tensor: bool) -> Any:
     return arr if arr.flags.writeable else arr.copy()
 
 
-def _as_tuple(out: Any) -> tuple[tuple, bool]:
-    if isinstance(out, tuple | list):
-        return tuple(out), True
-    return (out,), False
+def _export(tree: Any, as_tensor: bool) -> Any:
+    """A result as Tensors (nested use) or as NumPy arrays / Python numbers (top level),
+    in the same structure."""
+    return tree_map(lambda x: _export_leaf(x, as_tensor), tree)
 
 
 def _split_aux(result: Any, has_aux: bool, op: str) -> tuple[Any, Any]:

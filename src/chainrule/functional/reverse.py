@@ -9,23 +9,28 @@ import numpy as np
 
 from chainrule import autograd
 from chainrule.functional.nesting import (
+    _any_takes_part,
     _argnums,
-    _as_tuple,
     _export,
+    _in_dtype,
     _inside_transform,
+    _labels,
     _nesting,
     _replace,
     _returns_tensors,
-    _reverse_input,
+    _reverse_inputs,
+    _same_arguments,
     _split_aux,
-    _takes_part,
+    _split_by,
 )
 from chainrule.tensor import Tensor
+from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure
 
 
 def _gradients(outs: Sequence[Any], cotangents: Sequence[Any], inputs: Sequence[Tensor],
                create_graph: bool) -> list:
-    """d <cotangents, outs> / d inputs; zeros for inputs the outputs do not reach.
+    """d <cotangents, outs> / d inputs, each in its input's dtype; zeros for inputs the
+    outputs do not reach.
 
     The graph is kept (it goes when its tensors do): the backward walks every node it can
     reach, and f may have used tensors whose graph belongs to the caller."""
@@ -35,37 +40,42 @@ def _gradients(outs: Sequence[Any], cotangents: Sequence[Any], inputs: Sequence[
     if pairs:
         found = autograd.grad([o for o, _ in pairs], inputs, [c for _, c in pairs],
                               retain_graph=True, create_graph=create_graph, allow_unused=True)
-    return [np.zeros(x.shape, x.dtype) if g is None else g for g, x in zip(found, inputs)]
+    return [np.zeros(x.shape, x.dtype) if g is None else _in_dtype(g, x)
+            for g, x in zip(found, inputs)]
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` gives, for each primal, the
-    vector-Jacobian product ``cotangent^T (d f / d primal)``.
+    vector-Jacobian product ``cotangent^T (d f / d primal)``, in the primal's structure
+    (primals may be containers: see :mod:`chainrule.tree`) and its leaves' dtypes.
 
     The graph is recorded once and kept, so ``vjp_fn`` may be called many times (one
-    reverse pass each). For a tuple output pass a tuple of cotangents (None counts as zero).
-    With ``has_aux=True`` f returns ``(output, aux)`` and the result is
+    reverse pass each). The cotangent has the structure of f's output (a container output
+    takes a container cotangent; a None in it counts as zeros for that part). With
+    ``has_aux=True`` f returns ``(output, aux)`` and the result is
     ``(output, vjp_fn, aux)``.
     """
     as_tensor = _returns_tensors(*primals)
-    nested = _nesting.depth > 0 or any(_takes_part(p) for p in primals)
-    inputs = [_reverse_input(p, "vjp", i) for i, p in enumerate(primals)]
+    nested = _nesting.depth > 0 or _any_takes_part(*primals)
+    defs, inputs, args = _reverse_inputs(primals, _labels(f, len(primals)), "vjp")
     with _inside_transform():
-        out, aux = _split_aux(f(*inputs), has_aux, "vjp")
-    outs, is_tuple = _as_tuple(out)
+        out, aux = _split_aux(f(*args), has_aux, "vjp")
+    outs, out_def = tree_flatten(out)
 
     def vjp_fn(cotangent: Any) -> tuple:
-        cts, ct_tuple = _as_tuple(cotangent)
-        if ct_tuple != is_tuple or len(cts) != len(outs):
-            raise ValueError(f"vjp: f returned {len(outs) if is_tuple else 'one'} output(s); "
-                             "give one cotangent for each, in the same structure")
-        for k, (o, c) in enumerate(zip(outs, cts)):
+        try:
+            cts = out_def.flatten_up_to(cotangent)
+        except ValueError:
+            raise ValueError(f"vjp: the cotangent has structure {tree_structure(cotangent)}, "
+                             f"f's output has structure {out_def}; give one cotangent per "
+                             "output, in the same structure") from None
+        for (path, o), c in zip(tree_leaves_with_path(out, "output"), cts):
             if c is not None and np.shape(c) != np.shape(o):
-                raise ValueError(f"vjp: cotangent {k} has shape {np.shape(c)}, the output has "
-                                 f"shape {np.shape(o)}")
-        create = nested or _nesting.depth > 0 or any(_takes_part(c) for c in cts)
+                raise ValueError(f"vjp: the cotangent of {path} has shape {np.shape(c)}, the "
+                                 f"output has shape {np.shape(o)}")
+        create = nested or _nesting.depth > 0 or _any_takes_part(*cts)
         grads = _gradients(outs, cts, inputs, create)
-        return tuple(_export(g, as_tensor or create) for g in grads)
+        return tuple(_export(_split_by(defs, grads), as_tensor or create))
 
     result = (_export(out, as_tensor), vjp_fn)
     return (*result, _export(aux, as_tensor)) if has_aux else result
@@ -75,27 +85,33 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
                    has_aux: bool = False) -> Callable:
     """A function returning ``(f(*args), df/dargs[argnums])`` for scalar-valued ``f``.
 
-    ``argnums`` an int gives one gradient, a tuple a tuple of them. With ``has_aux=True``
-    f returns ``(value, aux)`` and the result is ``((value, aux), gradient)``, as in JAX.
+    ``argnums`` an int gives one gradient, a tuple a tuple of them. Each argument may be a
+    container of arrays (:mod:`chainrule.tree`); its gradient has the same structure and
+    each leaf's dtype. With ``has_aux=True`` f returns ``(value, aux)`` (aux any container)
+    and the result is ``((value, aux), gradient)``, as in JAX.
     """
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple:
         nums, single = _argnums(argnums, len(args), "grad")
         as_tensor = _returns_tensors(*args)
-        create = _nesting.depth > 0 or any(_takes_part(args[i]) for i in nums)
-        inputs = [_reverse_input(args[i], "grad", i) for i in nums]
+        create = _nesting.depth > 0 or _any_takes_part(*[args[i] for i in nums])
+        labels = _labels(f, len(args))
+        defs, inputs, trees = _reverse_inputs([args[i] for i in nums],
+                                              [labels[i] for i in nums], "grad")
         with _inside_transform():
-            result = f(*_replace(args, nums, inputs), **kwargs)
+            result = f(*_replace(args, nums, trees), **kwargs)
         out, aux = _split_aux(result, has_aux, "grad")
-        if np.size(out) != 1:
-            raise ValueError(f"grad: f must return a scalar, it returned shape {np.shape(out)}; "
+        out_def = tree_structure(out)
+        if out_def.kind != "leaf" or np.size(out) != 1:
+            what = f"shape {np.shape(out)}" if out_def.kind == "leaf" else f"a {out_def}"
+            raise ValueError(f"grad: f must return a scalar, it returned {what}; "
                              "use jacrev or jacobian for non-scalar outputs, or vjp")
-        grads = _gradients([out], [np.ones(np.shape(out))], inputs, create)
+        grads = _split_by(defs, _gradients([out], [np.ones(np.shape(out))], inputs, create))
         grads = _export(grads[0] if single else tuple(grads), as_tensor)
         value = _export(out, as_tensor)
         return ((value, _export(aux, as_tensor)) if has_aux else value), grads
 
-    return value_and_grad_f
+    return _same_arguments(value_and_grad_f, f)
 
 
 def grad(f: Callable | Any, *args: Any, **kwargs: Any) -> Any:
@@ -123,4 +139,4 @@ def _grad_of(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         value, g = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
 
-    return grad_f
+    return _same_arguments(grad_f, f)
