@@ -194,8 +194,9 @@ def test_checkpoint_forward_is_not_logged_as_a_cut():
 
 def test_bad_arguments():
     x = cr.tensor([1.0], requires_grad=True)
-    with pytest.raises(TypeError, match="must return one Tensor"):
-        checkpoint(lambda t: (t, t), x)
+    with pytest.raises(TypeError, match="must return a Tensor or a container of Tensors, it "
+                                        "returned str"):
+        checkpoint(lambda t: "out", x)
     with pytest.raises(ValueError, match="segments must be an int between 1 and"):
         checkpoint_sequential([lambda t: t] * 3, 4, x)
     with pytest.raises(ValueError, match="no layers"):

@@ -25,6 +25,7 @@ from chainrule.creation import (
 from chainrule.dual import Dual
 from chainrule.functional import (
     JacobianChoice,
+    functional_call,
     grad,
     hessian,
     hvp,
@@ -41,6 +42,15 @@ from chainrule.ops import __all__ as _ops_all
 from chainrule.primitive import Primitive, primitive
 from chainrule.scalar import Value
 from chainrule.tensor import Tensor
+from chainrule.tree import (
+    TreeDef,
+    tree_flatten,
+    tree_leaves,
+    tree_leaves_with_path,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
 
 __version__ = "0.1.0"
 
@@ -50,9 +60,10 @@ from chainrule import check, data, diagnose, memory, nn, optim, viz  # noqa: E40
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "Value", "arange", "check",
     "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
-    "enable_grad", "eye", "full", "full_like", "grad", "hessian", "hvp", "is_grad_enabled",
+    "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp", "is_grad_enabled",
     "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn", "no_grad", "ones",
     "ones_like", "optim", "primitive", "rand", "rand_like", "randn", "randn_like",
-    "set_grad_enabled", "taylor", "tensor", "value_and_grad", "viz", "vjp", "zeros",
-    "zeros_like",
+    "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
+    "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "TreeDef",
+    "value_and_grad", "viz", "vjp", "zeros", "zeros_like",
 ]

@@ -26,9 +26,11 @@ inputs of the checkpoint too, so they get their gradients. Under
 checkpointed function can be differentiated twice (``hessian``,
 ``grad(grad(f))``).
 
-``fn`` must be deterministic (it runs twice) and return one Tensor. With
-forward-mode inputs (inside ``jvp``) there is nothing to save, and ``fn`` is
-simply called.
+``fn`` must be deterministic (it runs twice). Its arguments may be
+containers (flattened by :mod:`chainrule.tree`); it returns a Tensor or a
+container of Tensors, which the checkpoint joins into one output (raveled and
+concatenated) and splits again. With forward-mode inputs (inside ``jvp``)
+there is nothing to save, and ``fn`` is simply called.
 """
 
 from __future__ import annotations
@@ -41,37 +43,80 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, cutlog
+from chainrule.ops.elementwise import astype
+from chainrule.ops.indexing import concatenate
 from chainrule.ops.shape import reshape
 from chainrule.primitive import EachArgument, Primitive
 from chainrule.tensor import Tensor, make
+from chainrule.tree import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
 
-def checkpoint(fn: Callable[..., Tensor], *args: Any) -> Tensor:
+def checkpoint(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)``, recomputed during backward instead of stored.
 
-    Gradients flow to the Tensor arguments that require grad and to the tensors
-    ``fn`` uses from its closure (parameters). Works with ``backward``,
-    ``grad``, ``vjp`` and nested differentiation.
+    Gradients flow to the Tensors among the arguments that require grad (the arguments
+    may be containers of them: :mod:`chainrule.tree`) and to the tensors ``fn`` uses
+    from its closure (parameters). ``fn`` returns a Tensor or a container of them (with
+    other leaves, such as numbers, passed through). Works with ``backward``, ``grad``,
+    ``vjp`` and nested differentiation.
     """
+    leaves, in_def = tree_flatten(args)
     if not autograd.is_grad_enabled() or any(
-            isinstance(a, Tensor) and a._fw is not None for a in args):
+            isinstance(a, Tensor) and a._fw is not None for a in leaves):
         return fn(*args)
     with cutlog.capture() as found, autograd.no_grad():
         out = fn(*args)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"checkpoint: {_name(fn)} must return one Tensor, it returned "
-                        f"{type(out).__name__}")
-    if out._fw is not None:  # forward mode read from the closure: nothing to trade
-        return fn(*args)
-    closure = [t for t in found.values() if not any(t is a for a in args)]
-    inputs = (*args, *closure)
+    out_leaves, out_def = tree_flatten(out)
+    tensors = [k for k, o in enumerate(out_leaves) if isinstance(o, Tensor)]
+    if not tensors:
+        raise TypeError(f"checkpoint: {_name(fn)} must return a Tensor or a container of "
+                        f"Tensors, it returned {type(out).__name__}")
+    if any(out_leaves[k]._fw is not None for k in tensors):  # forward mode read from the
+        return fn(*args)                                   # closure: nothing to trade
+    closure = [t for t in found.values() if not any(t is a for a in leaves)]
+    inputs = (*leaves, *closure)
     if not any(isinstance(a, Tensor) and a.requires_grad for a in inputs):
         return out
-    prim = Primitive(lambda *raw: out._data, name=f"checkpoint({_name(fn)})")
-    prim.defvjp(EachArgument(_Recompute(fn, len(args), inputs)))
-    return prim(*inputs)
+    joined = _Joined(fn, in_def, tensors)
+    value = joined.join([out_leaves[k] for k in tensors])._data
+    prim = Primitive(lambda *raw: value, name=f"checkpoint({_name(fn)})")
+    prim.defvjp(EachArgument(_Recompute(joined, len(leaves), inputs)))
+    for k, piece in zip(tensors, joined.split(prim(*inputs), out_leaves)):
+        out_leaves[k] = piece
+    return tree_unflatten(out_def, out_leaves)
+
+
+class _Joined:
+    """fn as a function of its arguments' leaves, returning its output's Tensor leaves as
+    one Tensor (a single leaf as is; several raveled and concatenated), so that the
+    checkpoint is one primitive with one output; ``split`` takes them apart again."""
+
+    def __init__(self, fn: Callable[..., Any], in_def: Any, tensors: list[int]) -> None:
+        self.fn, self.in_def, self.tensors = fn, in_def, tensors
+        self.__name__ = _name(fn)
+
+    def __call__(self, *leaves: Any) -> Any:
+        out_leaves = tree_flatten(self.fn(*tree_unflatten(self.in_def, leaves)))[0]
+        return self.join([out_leaves[k] for k in self.tensors])
+
+    @staticmethod
+    def join(pieces: list[Tensor]) -> Tensor:
+        if len(pieces) == 1:
+            return pieces[0]
+        return concatenate([reshape(p, (-1,)) for p in pieces])
+
+    def split(self, y: Tensor, like: list) -> list[Tensor]:
+        if len(self.tensors) == 1:
+            return [y]
+        pieces, start = [], 0
+        for k in self.tensors:
+            t = like[k]
+            piece = reshape(y[start:start + t.size], t.shape)
+            pieces.append(piece if piece.dtype == t.dtype else astype(piece, t.dtype))
+            start += t.size
+        return pieces
 
 
 class _Recompute:

@@ -2,7 +2,11 @@
 ``jacfwd``, ``jacrev``, ``jacobian``, ``hessian``, ``hvp`` and ``taylor``.
 
 Each transform takes a function of arrays and gives back a function (``jvp`` and ``vjp``
-evaluate it at once). The functions may take NumPy arrays, Python floats and Tensors.
+evaluate it at once). The functions may take NumPy arrays, Python floats and Tensors, and
+containers of them (tuples, lists, dicts, namedtuples, dataclasses: :mod:`chainrule.tree`,
+the one place containers are flattened and rebuilt); derivatives come back in the
+structure of the input, each leaf in its input leaf's dtype. ``functional_call`` runs an
+``nn.Module`` on a dict of parameters, so ``grad`` can take ``model.state_dict()``.
 
 * Called at top level on arrays and floats, the transforms return NumPy arrays (a Python
   float for a 0-d result), so they compose with plain NumPy code, and record nothing that
@@ -24,12 +28,13 @@ for another's; Siskind & Pearlmutter's classic bug):
   ``requires_grad`` flag, so the reverse nodes record at its level (forward-over-reverse).
 """
 
+from chainrule.functional.call import functional_call
 from chainrule.functional.forward import hvp, jvp
 from chainrule.functional.jacobian import JacobianChoice, hessian, jacfwd, jacobian, jacrev
 from chainrule.functional.reverse import grad, value_and_grad, vjp
 from chainrule.functional.taylor import taylor
 
 __all__ = [
-    "JacobianChoice", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "JacobianChoice", "functional_call", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
     "taylor", "value_and_grad", "vjp",
 ]

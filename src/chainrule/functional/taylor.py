@@ -45,7 +45,7 @@ def taylor(f: Callable, x0: Any, order: int) -> Any:
                          "f(x0 + t * v), 0.0, order)")
     as_tensor = _returns_tensors(x0)
     if not isinstance(x0, Tensor):
-        x0 = _float_array(x0, "taylor", 0)
+        x0 = _float_array(x0, "taylor", "x0")
     derivs = _derivatives(f, int(order))(x0)
     coeffs = [d / float(math.factorial(k)) for k, d in enumerate(derivs)]
     return _export(stack(coeffs), as_tensor)
