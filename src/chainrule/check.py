@@ -23,6 +23,13 @@ from chainrule.functional import jacfwd, jacrev, jvp, vjp
 from chainrule.ops.indexing import concatenate
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
+from chainrule.tree import (
+    tree_flatten,
+    tree_leaves,
+    tree_leaves_with_path,
+    tree_structure,
+    tree_unflatten,
+)
 
 __all__ = ["Check", "GradcheckError", "GradcheckReport", "compare_with_torch", "gradcheck",
            "numerical_jacobian"]
@@ -100,12 +107,11 @@ def _as_float64(x: Any) -> np.ndarray:
 
 
 def _flat(f: Callable) -> Callable:
-    """f with its output(s) raveled and joined into one vector (works on arrays and Tensors)."""
+    """f with its output's leaves (one array, or a container of them) raveled and joined into
+    one vector (works on arrays and Tensors)."""
 
     def flat_f(*xs: Any) -> Any:
-        out = f(*xs)
-        outs = out if isinstance(out, tuple | list) else (out,)
-        return concatenate([reshape(o, (-1,)) for o in outs])
+        return concatenate([reshape(o, (-1,)) for o in tree_leaves(f(*xs))])
 
     return flat_f
 
@@ -160,16 +166,16 @@ def _index(flat: int, shape: tuple) -> str:
     return str([int(i) for i in np.unravel_index(flat, shape)]) if shape else "[]"
 
 
-def _full_checks(mode: str, flat_f: Callable, xs: list[np.ndarray], out_shape: tuple,
-                 eps: float, atol: float, rtol: float) -> list[Check]:
+def _full_checks(mode: str, flat_f: Callable, xs: list[np.ndarray], labels: list[str],
+                 out_shape: tuple, eps: float, atol: float, rtol: float) -> list[Check]:
     argnums = tuple(range(len(xs)))
     jac = (jacrev if mode == "rev" else jacfwd)(flat_f, argnums)(*xs)
     numeric = numerical_jacobian(flat_f, *xs, eps=eps)
     checks = []
-    for a, (x, j_a, n_a) in enumerate(zip(xs, jac, numeric)):
-        def where(i: int, a: int = a, x: np.ndarray = x) -> str:
+    for label, x, j_a, n_a in zip(labels, xs, jac, numeric):
+        def where(i: int, label: str = label, x: np.ndarray = x) -> str:
             row, col = divmod(i, max(x.size, 1))
-            return f"d out{_index(row, out_shape)} / d input {a}{_index(col, x.shape)}"
+            return f"d out{_index(row, out_shape)} / d input {label}{_index(col, x.shape)}"
 
         checks.append(_compare(mode, "full Jacobian", np.reshape(j_a, n_a.shape), n_a, where,
                                atol, rtol))
@@ -207,6 +213,10 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               raise_on_fail: bool = True) -> GradcheckReport:
     """Check f's derivatives at ``inputs`` against central finite differences in float64.
 
+    ``inputs`` may be containers of arrays (:mod:`chainrule.tree`), and f may return one;
+    every leaf is checked (as float64), and a failure names the leaf by its path
+    (``d out[0] / d input 0['W'][1, 2]``).
+
     ``modes``: "rev" checks vjps (reverse mode), "fwd" jvps (forward mode). When the
     inputs and the output each have at most ``max_full_size`` elements the whole Jacobian
     is compared element by element; otherwise ``n_directions`` random projections
@@ -224,17 +234,21 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
             raise ValueError(f"gradcheck: mode {mode!r} is not 'fwd' or 'rev'")
     if not inputs:
         raise ValueError("gradcheck: give at least one input")
-    xs = [_as_float64(x) for x in inputs]
-    flat_f = _flat(f)
-    first = f(*xs)
+    leaves, in_def = tree_flatten(inputs)
+    if not leaves:
+        raise ValueError(f"gradcheck: the inputs {in_def} hold no arrays")
+    labels = [path for i, x in enumerate(inputs) for path, _ in tree_leaves_with_path(x, str(i))]
+    xs = [_as_float64(x) for x in leaves]
+    flat_f = _flat(lambda *ls: f(*tree_unflatten(in_def, ls)))
+    first = f(*tree_unflatten(in_def, xs))
     m = _evaluate(flat_f, xs).size
-    out_shape = (m,) if isinstance(first, tuple | list) else np.shape(first)
+    out_shape = np.shape(first) if tree_structure(first).kind == "leaf" else (m,)
     rng = np.random.default_rng(seed)
     full = sum(x.size for x in xs) <= max_full_size and m <= max_full_size
     checks: list[Check] = []
     for mode in modes:
         if full:
-            checks += _full_checks(mode, flat_f, xs, out_shape, eps, atol, rtol)
+            checks += _full_checks(mode, flat_f, xs, labels, out_shape, eps, atol, rtol)
         else:
             checks += _direction_checks(mode, flat_f, xs, m, eps, atol, rtol, n_directions, rng)
     if order > 1:
