@@ -58,12 +58,12 @@ __version__ = "0.1.0"
 from chainrule import check, data, diagnose, memory, nn, optim, viz  # noqa: E402
 
 __all__ = [
-    *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "Value", "arange", "check",
-    "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
-    "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp", "is_grad_enabled",
-    "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn", "no_grad", "ones",
-    "ones_like", "optim", "primitive", "rand", "rand_like", "randn", "randn_like",
-    "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
-    "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "TreeDef",
-    "value_and_grad", "viz", "vjp", "zeros", "zeros_like",
+    *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",
+    "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
+    "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp",
+    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn",
+    "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",
+    "randn_like", "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
+    "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad",
+    "viz", "vjp", "zeros", "zeros_like",
 ]

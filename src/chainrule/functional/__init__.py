@@ -35,6 +35,6 @@ from chainrule.functional.reverse import grad, value_and_grad, vjp
 from chainrule.functional.taylor import taylor
 
 __all__ = [
-    "JacobianChoice", "functional_call", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
-    "taylor", "value_and_grad", "vjp",
+    "JacobianChoice", "functional_call", "grad", "hessian", "hvp", "jacfwd", "jacobian",
+    "jacrev", "jvp", "taylor", "value_and_grad", "vjp",
 ]

@@ -9,9 +9,9 @@ or as NumPy arrays and Python floats (top level).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
-import inspect
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
