@@ -34,6 +34,10 @@ or another object is refused with an error naming its path (``grad: params['laye
 ['W']: dtype int64 ...``). Two trees that should match (primals and tangents, an output
 and its cotangent, the trees of ``tree_map``) are refused with both structures named.
 
+Derivatives come back in the structure of the input, each leaf in its input leaf's dtype (a
+float32 leaf gets a float32 gradient even where a float64 constant took part; float32 and
+float64 leaves of one dict each keep their own).
+
 Paths are written as in Python source: ``['layers'][2]['W']`` for dicts and sequences,
 ``.weight`` for namedtuple and dataclass fields.
 """
