@@ -24,11 +24,18 @@ def test_tensor_copies_its_data_and_infers_dtype() -> None:
     assert cr.tensor(np.ones(2, np.float32)).dtype == np.float32
 
 
-def test_tensor_from_a_tensor_is_a_new_leaf() -> None:
+def test_tensor_from_a_tensor_is_a_differentiable_copy_or_a_new_leaf_when_detached() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
-    y = cr.tensor(x * 2)
-    assert y.is_leaf and not y.requires_grad
-    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    doubled = x * 2
+    y = cr.tensor(doubled)
+    assert not y.is_leaf and y.requires_grad and not np.shares_memory(y.data, doubled.data)
+    (y * cr.tensor([1.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 6.0])
+    z = cr.tensor((x * 2).detach())
+    assert z.is_leaf and not z.requires_grad
+    np.testing.assert_array_equal(z.data, [2.0, 4.0])
+    with pytest.raises(TypeError, match=r"tensor\(x.detach\(\), requires_grad=True\)"):
+        cr.tensor(x, requires_grad=True)
 
 
 def test_tensor_refuses_non_numeric_data() -> None:
