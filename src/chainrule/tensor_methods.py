@@ -8,8 +8,9 @@ exactly as the function does and nothing here computes a derivative.
 
 Where NumPy and PyTorch disagree, NumPy's meaning wins (the namespace is
 NumPy's): ``t.repeat(2)`` repeats each element (PyTorch's ``repeat`` is
-``tile``), ``t.sort()`` sorts in place and returns None (``np.sort(t)`` and
-``chainrule.sort(t)`` return a sorted copy).
+``tile``), ``t.sort()`` sorts in place and returns None (so it is refused on a
+tensor that needs a gradient: ``np.sort(t)`` and ``chainrule.sort(t)`` return a
+sorted copy).
 
 ``chainrule.ops`` imports ``Tensor``, so this module can't import it at load
 time: :data:`_ops` is bound by ``chainrule.tensor`` once that has loaded, and
@@ -36,6 +37,7 @@ class TensorMethods:
 
     __slots__ = ()
     _data: np.ndarray
+    _fw: Any
     requires_grad: bool
 
     @property
@@ -209,9 +211,14 @@ class TensorMethods:
         return _ops.repeat(self, repeats, axis)
 
     def sort(self, axis: int = -1) -> None:
-        """Sort in place along ``axis``, as NumPy's ``ndarray.sort`` (returns None; a
-        recorded in-place change while differentiating). ``np.sort(t)`` returns a copy."""
-        self[...] = _ops.sort(self, axis)
+        """Sort in place along ``axis``, as NumPy's ``ndarray.sort`` (returns None). Refused on
+        a tensor that needs a gradient: ``np.sort(t)`` / ``chainrule.sort(t)`` return a sorted,
+        differentiable copy."""
+        if self.requires_grad or self._fw is not None:
+            raise RuntimeError(f"t.sort(): sorting in place a tensor that needs a gradient "
+                               f"(shape {self._data.shape}) is not differentiable; use "
+                               "np.sort(t) or chainrule.sort(t), which return a sorted copy")
+        self[...] = _ops.sort(self._data, axis)
 
     # ----- products --------------------------------------------------------
     def dot(self, other: Any) -> Tensor:
