@@ -58,7 +58,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     requires_grad=True)`` makes a new leaf from the values.
     """
     if not _interop.needs_grad(data):
-        return Tensor(_interop.raw(data), requires_grad=requires_grad, dtype=dtype)
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
     if requires_grad:
         raise TypeError("tensor: the data holds Tensors that need gradients, so the result is "
                         "computed from them (differentiable), not a leaf, and requires_grad=True "
