@@ -24,11 +24,18 @@ def test_tensor_copies_its_data_and_infers_dtype() -> None:
     assert cr.tensor(np.ones(2, np.float32)).dtype == np.float32
 
 
-def test_tensor_from_a_tensor_is_a_new_leaf() -> None:
+def test_tensor_from_a_tensor_is_a_differentiable_copy_or_a_new_leaf_when_detached() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
-    y = cr.tensor(x * 2)
-    assert y.is_leaf and not y.requires_grad
-    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    doubled = x * 2
+    y = cr.tensor(doubled)
+    assert not y.is_leaf and y.requires_grad and not np.shares_memory(y.data, doubled.data)
+    (y * cr.tensor([1.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 6.0])
+    z = cr.tensor((x * 2).detach())
+    assert z.is_leaf and not z.requires_grad
+    np.testing.assert_array_equal(z.data, [2.0, 4.0])
+    with pytest.raises(TypeError, match=r"tensor\(x.detach\(\), requires_grad=True\)"):
+        cr.tensor(x, requires_grad=True)
 
 
 def test_tensor_refuses_non_numeric_data() -> None:
@@ -214,6 +221,7 @@ AGREE = {
                 lambda a: a.reshape(3, 2), _X),
     "view": (lambda t: t.view(-1), lambda t: cr.reshape(t, -1), np.ravel, _X),
     "flatten": (lambda t: t.flatten(), cr.flatten, np.ravel, _X),
+    "ravel": (lambda t: t.ravel(), lambda t: cr.reshape(t, (-1,)), np.ravel, _X),
     "transpose": (lambda t: t.transpose(), cr.transpose, np.transpose, _X),
     "permute": (lambda t: t.permute(1, 0), lambda t: cr.permute(t, (1, 0)),
                 lambda a: np.transpose(a, (1, 0)), _X),
@@ -249,6 +257,43 @@ def test_method_function_and_numpy_agree(name: str) -> None:
     expected = reference(x)
     np.testing.assert_allclose(by_method.data, expected, rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(by_function.data, expected, rtol=1e-14, atol=1e-15)
+
+
+# Methods of functions other modules add: checked once the function is there.
+LATER = {
+    "cumsum": (lambda t: t.cumsum(axis=1), lambda a: np.cumsum(a, axis=1)),
+    "cumprod": (lambda t: t.cumprod(), np.cumprod),
+    "flip": (lambda t: t.flip(0), lambda a: np.flip(a, 0)),
+    "repeat": (lambda t: t.repeat(2, axis=1), lambda a: np.repeat(a, 2, axis=1)),
+    "round": (lambda t: t.round(1), lambda a: np.round(a, 1)),
+}
+
+
+@pytest.mark.parametrize("name", LATER)
+def test_methods_of_functions_added_later_agree_with_numpy(name: str) -> None:
+    if not hasattr(cr.ops, name):
+        pytest.skip(f"chainrule.{name} is not there yet")
+    method, reference = LATER[name]
+    out = method(cr.tensor(_X, requires_grad=True))
+    assert isinstance(out, cr.Tensor)
+    np.testing.assert_allclose(out.data, reference(_X), rtol=1e-14, atol=1e-15)
+
+
+def test_sort_method_sorts_in_place_as_numpy_and_refuses_a_tensor_that_needs_a_gradient(
+        ) -> None:
+    if not hasattr(cr.ops, "sort"):
+        pytest.skip("chainrule.sort is not there yet")
+    t = cr.tensor(_X)
+    data = t.data
+    assert t.sort() is None
+    np.testing.assert_array_equal(t.data, np.sort(_X))
+    assert t.data is data
+    x = cr.tensor(_X, requires_grad=True)
+    for needs_grad in (x, x * 1.0):
+        with pytest.raises(RuntimeError, match=r"use np.sort\(t\) or chainrule.sort\(t\)"):
+            needs_grad.sort()
+    with pytest.raises(RuntimeError, match="t.sort"):
+        cr.jvp(lambda v: v.sort(), (_X,), (np.ones_like(_X),))
 
 
 def test_module_functions_on_raw_arrays_return_arrays() -> None:

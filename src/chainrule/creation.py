@@ -1,4 +1,9 @@
-"""Making tensors: from data, filled, ranges, and random (seeded NumPy Generators)."""
+"""Making tensors: from data, filled, ranges, and random (seeded NumPy Generators).
+
+``tensor([x, 2 * x])`` of Tensors that need gradients is differentiable in them
+(:func:`assemble`: NumPy's layout, built with ``stack``); it never copies their
+values out of the graph without telling.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import numpy_interop as _interop
+from chainrule import ops as _ops
 from chainrule.tensor import Tensor
 
 _default_rng = np.random.default_rng()
@@ -39,12 +46,70 @@ def _shape(shape: tuple) -> tuple[int, ...]:
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new leaf tensor holding a copy of ``data``.
+    """A new tensor holding a copy of ``data``.
 
     Python floats and lists of floats become float64; integer data stays
     integer (and so cannot require grad); ``dtype`` converts.
+
+    Data that holds Tensors needing a gradient (``tensor([x, 2 * x])``,
+    ``tensor(x)``, nested lists) gives a differentiable copy: the result is
+    computed from them (see :func:`assemble`), not a new leaf, so
+    ``requires_grad=True`` is refused there; ``tensor(x.detach(),
+    requires_grad=True)`` makes a new leaf from the values.
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if not _interop.needs_grad(data):
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if requires_grad:
+        raise TypeError("tensor: the data holds Tensors that need gradients, so the result is "
+                        "computed from them (differentiable), not a leaf, and requires_grad=True "
+                        "does not apply; for a new leaf from the values use "
+                        "tensor(x.detach(), requires_grad=True)")
+    return assemble(data, dtype)
+
+
+def assemble(data: Any, dtype: Any = None) -> Tensor:
+    """A Tensor from ``data`` (a Tensor, or nested lists and tuples of Tensors, arrays and
+    numbers), laid out as ``np.array(data)`` lays it out and differentiable in every Tensor:
+    each list is a ``stack`` of its elements, numbers and arrays are constants, and the result
+    is always a copy. The dtype is ``dtype`` if given (a float dtype: a cast to int would cut
+    the graph), else the result type of the elements with Python numbers weak (a list of
+    float32 Tensors and Python floats stays float32)."""
+    dt = np.dtype(dtype) if dtype is not None else np.result_type(*_kinds(data, set()))
+    if dt.kind not in "fc" and _interop.needs_grad(data):
+        raise TypeError(f"tensor: dtype {dt} would cut the Tensors that need gradients from the "
+                        "graph; take the values deliberately with t.detach() first")
+    if isinstance(data, Tensor):
+        return _ops.mul(data.astype(dt), 1) if data.dtype == dt else data.astype(dt)  # a copy
+    return _stacked(data, dt)
+
+
+def _kinds(data: Any, found: set) -> set:
+    """The dtypes in ``data``, with one weak Python number per kind (int, float, ...)."""
+    if isinstance(data, Tensor | np.ndarray | np.generic):
+        found.add(data.dtype)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            _kinds(item, found)
+    elif isinstance(data, bool | int | float | complex):
+        found.add(type(data)(0))
+    else:
+        found.add(np.asarray(data).dtype)
+    return found
+
+
+def _stacked(data: Any, dt: np.dtype) -> Any:
+    """``data`` of dtype ``dt``: a stack where a list holds Tensors that need gradients, else
+    a constant array."""
+    if isinstance(data, Tensor):
+        return data.astype(dt) if data.dtype != dt else data
+    if isinstance(data, list | tuple) and _interop.needs_grad(data):
+        items = [_stacked(item, dt) for item in data]
+        shapes = [np.shape(item) for item in items]
+        if len(set(shapes)) > 1:
+            raise ValueError(f"tensor: the elements of a list must have one shape (a ragged list "
+                             f"has no array layout), got shapes {shapes}")
+        return _ops.stack(items)
+    return np.asarray(_interop.raw(data), dtype=dt)
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -84,7 +149,8 @@ def rand(*shape: Any, rng: np.random.Generator | int | None = None, dtype: Any =
 
 
 def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
-    return np.shape(x), np.dtype(dtype) if dtype is not None else np.asarray(x).dtype
+    x = np.asarray(_interop.raw(x))  # only its shape and dtype are used
+    return x.shape, np.dtype(dtype) if dtype is not None else x.dtype
 
 
 def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

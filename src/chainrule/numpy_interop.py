@@ -1,5 +1,11 @@
 """NumPy protocols: ``np.exp(t)``, ``np.sum(t, axis=0)``, ``np.concatenate([t, u])``
-on Tensors call chainrule's primitives, so they are differentiable."""
+on Tensors call chainrule's primitives, so they are differentiable.
+
+No silent zeros: a NumPy call that would cut a Tensor that needs a gradient from its graph
+raises :func:`cut_error` instead of returning a detached result. That covers NumPy
+functions chainrule does not answer, and ``Tensor.__array__`` (``np.asarray(t)``,
+``np.array([t, 2 * t])``, ``np.mean([a, b])``: NumPy never dispatches on the elements of a
+list, it converts them); :mod:`chainrule.numpy` builds those lists differentiably."""
 
 from __future__ import annotations
 
@@ -32,36 +38,59 @@ def _tables() -> dict[Callable, Callable]:
     return table
 
 
-def _raw(x: Any) -> Any:
+def raw(x: Any) -> Any:
+    """``x`` with every Tensor (also inside lists and tuples) replaced by its data: the values
+    taken deliberately, for questions (shape, dtype, argmax) and non-differentiable calls."""
     from chainrule.tensor import Tensor
 
     if isinstance(x, Tensor):
         return x.data
     if isinstance(x, list | tuple):
-        return type(x)(_raw(i) for i in x)
+        return type(x)(raw(i) for i in x)
     return x
 
 
-def _needs_grad(values: Any) -> bool:
+def needs_grad(values: Any) -> bool:
+    """True if ``values`` is, or (in lists, tuples, dicts) holds, a Tensor that needs a
+    gradient: one that requires grad or carries a forward-mode tangent."""
     from chainrule.tensor import Tensor
 
     if isinstance(values, Tensor):
         return values.requires_grad or values._fw is not None
     if isinstance(values, list | tuple):
-        return any(_needs_grad(v) for v in values)
+        return any(needs_grad(v) for v in values)
     if isinstance(values, dict):
-        return any(_needs_grad(v) for v in values.values())
+        return any(needs_grad(v) for v in values.values())
     return False
+
+
+ALTERNATIVES = ("use `import chainrule.numpy as np` (its array, stack, mean... take lists of "
+                "Tensors) or chainrule's functions (chainrule.stack, chainrule.concatenate); to "
+                "take the values deliberately, use t.data or t.detach()")
+
+
+def cut_error(call: str) -> TypeError:
+    """The error for ``call`` (e.g. ``'np.cumsum'``), which would cut a Tensor that needs a
+    gradient from its graph: a silently detached result would give zero gradients."""
+    return TypeError(f"{call} is not differentiable in chainrule: on a Tensor that needs a "
+                     f"gradient it would cut the graph (a silently wrong gradient); {ALTERNATIVES}")
+
+
+def conversion_error(t: Any) -> TypeError:
+    """``np.asarray(t)`` of a Tensor that needs a gradient (``Tensor.__array__``)."""
+    why = "requires grad" if t.requires_grad else "carries a forward-mode tangent (inside jvp)"
+    return TypeError(f"converting a Tensor that {why} (shape {t.shape}) to a NumPy array "
+                     "(np.asarray, np.array, or a NumPy function given a list of Tensors) "
+                     f"would cut it from the graph and lose its gradient; {ALTERNATIVES}")
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     impl = ufuncs().get(ufunc)
     if method == "__call__" and impl is not None and not kwargs:
         return impl(*inputs)
-    if (_needs_grad(inputs) or _needs_grad(kwargs)) and not _answers_bool(ufunc):
-        raise TypeError(f"np.{ufunc.__name__} ({method}) is not differentiable in chainrule; "
-                        "use chainrule's functions, or apply it to t.data")
-    result = getattr(ufunc, method)(*_raw(inputs), **{k: _raw(v) for k, v in kwargs.items()})
+    if (needs_grad(inputs) or needs_grad(kwargs)) and not _answers_bool(ufunc):
+        raise cut_error(f"np.{ufunc.__name__} ({method})")
+    result = getattr(ufunc, method)(*raw(inputs), **{k: raw(v) for k, v in kwargs.items()})
     if ufunc.nout == 1 and isinstance(result, np.ndarray) and result.dtype.kind == "f":
         from chainrule.tensor import make
 
@@ -84,7 +113,7 @@ QUERIES = frozenset({
 
 def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if func in QUERIES:
-        return func(*_raw(args), **kwargs)
+        return func(*raw(args), **kwargs)
     impl = functions().get(func)
     if impl is not None:
         if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
@@ -92,7 +121,6 @@ def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
                             "supported on Tensors")
         kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}
         return impl(*args, **kwargs)
-    if _needs_grad(args) or _needs_grad(kwargs):
-        raise TypeError(f"np.{func.__name__} is not differentiable in chainrule; use chainrule's "
-                        "functions, or apply it to t.data")
-    return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})
+    if needs_grad(args) or needs_grad(kwargs):
+        raise cut_error(f"np.{func.__name__}")
+    return func(*raw(args), **{k: raw(v) for k, v in kwargs.items()})

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import tensor_methods as _methods
+
 if TYPE_CHECKING:
     from chainrule.autograd import Node
 
 _new = object.__new__
 
 
-class Tensor:
+class Tensor(_methods.TensorMethods):
     """An N-d array that can take part in reverse- and forward-mode differentiation.
 
     ``data`` is the NumPy array; ``grad`` is filled by ``backward()`` (a plain
@@ -100,6 +102,13 @@ class Tensor:
         return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)``: the data, for a tensor that needs no gradient. One that does
+        (requires grad, or carries a jvp tangent) is refused, as PyTorch refuses: the
+        array would be cut from the graph and its gradient silently lost. Take the values
+        deliberately with ``t.data`` / ``t.detach()``, or keep them differentiable with
+        ``import chainrule.numpy as np`` / ``chainrule.stack``."""
+        if self.requires_grad or self._fw is not None:
+            raise _interop.conversion_error(self)
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -280,162 +289,7 @@ class Tensor:
         return _interop.array_function(func, args, kwargs)
 
     # ----- methods (as in PyTorch and NumPy) -------------------------------
-    @property
-    def T(self) -> Tensor:
-        return _ops.transpose(self)
-
-    @property
-    def mT(self) -> Tensor:  # noqa: N802  (NumPy's and PyTorch's name)
-        """The matrix transpose: the last two axes swapped."""
-        return _ops.swapaxes(self, -1, -2)
-
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy converted to ``dtype``. A cast to a non-float dtype (int, bool) is not
-        differentiable: its result is a new leaf, cut from the graph."""
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "fc":
-            out = make(self._data.astype(dtype), None)
-            if self.requires_grad:
-                _cutlog.cut(f"astype({dtype})", (self,), out)
-            return out
-        return _ops.astype(self, dtype)
-
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
-
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
-
-    def exp(self) -> Tensor:
-        return _ops.exp(self)
-
-    def log(self) -> Tensor:
-        return _ops.log(self)
-
-    def log1p(self) -> Tensor:
-        return _ops.log1p(self)
-
-    def expm1(self) -> Tensor:
-        return _ops.expm1(self)
-
-    def sqrt(self) -> Tensor:
-        return _ops.sqrt(self)
-
-    def sin(self) -> Tensor:
-        return _ops.sin(self)
-
-    def cos(self) -> Tensor:
-        return _ops.cos(self)
-
-    def tan(self) -> Tensor:
-        return _ops.tan(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        return _ops.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        return _ops.relu(self)
-
-    def softplus(self) -> Tensor:
-        return _ops.softplus(self)
-
-    def abs(self) -> Tensor:
-        return _ops.abs(self)
-
-    def sign(self) -> Tensor:
-        return _ops.sign(self)
-
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Tensor:
-        return _ops.clip(self, a_min, a_max)
-
-    clamp = clip
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.min(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.prod(self, axis=axis, keepdims=keepdims)
-
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        return _ops.softmax(self, axis=axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return _ops.log_softmax(self, axis=axis)
-
-    def argmax(self, axis: int | None = None) -> np.ndarray:
-        out = np.argmax(self._data, axis=axis)
-        if self.requires_grad:
-            _cutlog.cut("argmax", (self,), out)
-        return out
-
-    def argmin(self, axis: int | None = None) -> np.ndarray:
-        out = np.argmin(self._data, axis=axis)
-        if self.requires_grad:
-            _cutlog.cut("argmin", (self,), out)
-        return out
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, _shape_arg(shape))
-
-    view = reshape
-
-    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-        return _ops.flatten(self, start_axis, end_axis)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        return _ops.transpose(self, _shape_arg(axes) if axes else None)
-
-    def permute(self, *axes: Any) -> Tensor:
-        return _ops.transpose(self, _shape_arg(axes))
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        return _ops.swapaxes(self, axis1, axis2)
-
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return _ops.squeeze(self, axis)
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        return _ops.unsqueeze(self, axis)
-
-    def expand(self, *shape: Any) -> Tensor:
-        return _ops.broadcast_to(self, _shape_arg(shape))
-
-    def broadcast_to(self, shape: Any) -> Tensor:
-        return _ops.broadcast_to(self, shape)
-
-    def dot(self, other: Any) -> Tensor:
-        return _ops.dot(self, other)
-
-    def trace(self) -> Tensor:
-        return _ops.trace(self)
-
-    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
-        return _ops.diagonal(self, offset, axis1, axis2)
-
-    def norm(self, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.norm(self, ord=ord, axis=axis, keepdims=keepdims)
-
+    # t.exp(), t.sum(axis=0), t.reshape(2, 3), t.T ...: in chainrule/tensor_methods.py.
 
 def make(data: Any, node: Node | None) -> Tensor:
     """Wrap an operation's raw result (the fast path used by primitives)."""
@@ -486,14 +340,9 @@ def _raw_index(index: Any) -> Any:
     return _raw(index)
 
 
-def _shape_arg(shape: tuple) -> Any:
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], tuple | list):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
 from chainrule import cutlog as _cutlog  # noqa: E402
 from chainrule import inplace as _inplace  # noqa: E402
 from chainrule import numpy_interop as _interop  # noqa: E402
-from chainrule import ops as _ops  # noqa: E402  (methods above look these up at call time)
+from chainrule import ops as _ops  # noqa: E402  (operators above look these up at call time)
+
+_methods._ops, _methods._make = _ops, make  # the mixin's methods look primitives up there

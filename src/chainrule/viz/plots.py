@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.numpy_interop import raw  # plots take a tensor's values deliberately
+
 __all__ = ["plot_curves", "plot_trajectory", "save_figure"]
 
 
@@ -48,7 +50,7 @@ def _paths(path: Any) -> dict[str, np.ndarray]:
     items = path.items() if isinstance(path, Mapping) else [("", path)]
     out = {}
     for name, p in items:
-        xs = np.asarray(getattr(p, "xs", p), dtype=np.float64)
+        xs = np.asarray(raw(getattr(p, "xs", p)), dtype=np.float64)
         if xs.ndim != 2 or xs.shape[1] != 2:
             raise ValueError(f"plot_trajectory: a path must be an array of 2-D points, shape "
                              f"(k, 2), got {xs.shape}{f' for {name!r}' if name else ''}")
@@ -118,9 +120,9 @@ def plot_curves(curves: Mapping[str, Any] | Sequence[Any], ax: Any = None, xlabe
     labelled = False
     for name, c in items:
         if isinstance(c, tuple) and len(c) == 2:
-            x, y = np.asarray(c[0], dtype=float), np.asarray(c[1], dtype=float)
+            x, y = np.asarray(raw(c[0]), dtype=float), np.asarray(raw(c[1]), dtype=float)
         else:
-            y = np.asarray(c, dtype=float)
+            y = np.asarray(raw(c), dtype=float)
             x = np.arange(len(y))
         if x.shape != y.shape or y.ndim != 1:
             raise ValueError(f"plot_curves: curve {name!r} has x of shape {x.shape} and y of "
