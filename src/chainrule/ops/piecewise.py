@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.elementwise import operand_error, sign, ufunc_call, where
+from chainrule.ops.elementwise import operand_error, sign, ufunc_call, unsupported_type, where
 from chainrule.primitive import primitive
 from chainrule.tensor import Tensor
 
@@ -166,10 +166,10 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     0, the largest and the smallest float). The derivative is 1 where x is finite, 0 where
     a constant replaced it. Always returns a new array (``copy`` is accepted for NumPy's
     signature)."""
-    try:
-        return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
-    except (TypeError, ValueError) as e:
-        raise operand_error("nan_to_num", e, x) from None
+    bad = unsupported_type("nan_to_num", x)  # NumPy returns a str or an object unchanged
+    if bad is not None:
+        raise bad
+    return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _dnan_to_num(g, ans, x, *args, **kwargs):
