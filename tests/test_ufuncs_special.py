@@ -273,3 +273,12 @@ def test_bad_operands_raise_errors_naming_the_function(call: Callable, error: ty
                                                        words: str) -> None:
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def test_numpy_dispatches_to_these_primitives() -> None:
+    """No later table in chainrule.ops.MODULES replaces one of these entries."""
+    from chainrule import numpy_interop
+
+    for f, impl in TABLES.items():
+        table = numpy_interop.ufuncs() if isinstance(f, np.ufunc) else numpy_interop.functions()
+        assert table[f] is impl, f"np.{f.__name__} dispatches to {table[f]}, not {impl}"
