@@ -25,13 +25,15 @@ from chainrule.ops import (  # noqa: E402
 )
 from chainrule.ops.arrange import *  # noqa: E402, F403
 from chainrule.ops.cumulative import *  # noqa: E402, F403
-from chainrule.ops.elementwise import (
+from chainrule.ops.elementwise import (  # and NumPy's names for them (absolute, ...)
     abs,
+    absolute,
     add,
     astype,
     clip,
     cos,
     div,
+    divide,
     exp,
     expm1,
     log,
@@ -39,8 +41,12 @@ from chainrule.ops.elementwise import (
     maximum,
     minimum,
     mul,
+    multiply,
     neg,
+    negative,
+    positive,
     pow,
+    power,
     relu,
     sigmoid,
     sign,
@@ -48,8 +54,10 @@ from chainrule.ops.elementwise import (
     softplus,
     sqrt,
     sub,
+    subtract,
     tan,
     tanh,
+    true_divide,
     where,
 )
 from chainrule.ops.exponents import *  # noqa: E402, F403
@@ -97,6 +105,7 @@ __all__ = [
     "prod", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "sum_to_shape", "swapaxes", "tan",
     "tanh", "trace", "transpose", "unsqueeze", "var", "where",
+    "absolute", "divide", "multiply", "negative", "positive", "power", "subtract", "true_divide",
     *trig.__all__, *exponents.__all__, *piecewise.__all__, *arrange.__all__, *join.__all__,
     *cumulative.__all__, *products.__all__, *matrices.__all__,
 ]

@@ -389,3 +389,33 @@ NUMPY = {
     np.maximum: maximum, np.minimum: minimum, np.positive: _positive,
     np.square: lambda x: mul(x, x), np.where: where, np.clip: clip,
 }
+
+
+# ----- NumPy's names ---------------------------------------------------------------
+def ufunc_call(op: str, ufunc: np.ufunc, *operands: object) -> np.ndarray:
+    """``ufunc(*operands)``, with :func:`operand_error`'s message if NumPy refuses them."""
+    try:
+        return ufunc(*operands)
+    except (TypeError, ValueError) as e:
+        raise operand_error(op, e, *operands) from None
+
+
+# NumPy's names for the primitives above: chainrule.power is chainrule.pow, and so on.
+power = pow
+subtract = sub
+multiply = mul
+divide = true_divide = div
+negative = neg
+absolute = abs
+
+
+@primitive
+def positive(x):
+    """+x, a copy (as np.positive)."""
+    return ufunc_call("positive", np.positive, x)
+
+
+positive.defvjp(lambda g, ans, x: g)                   # d(+x) = dx
+positive.defjvp(lambda t, ans, x: t)
+
+NUMPY[np.positive] = positive

@@ -1,7 +1,219 @@
-"""Piecewise functions: fabs, fmax, fmin, remainders, rounding (zero derivative), nan_to_num."""
+"""Piecewise functions: fabs, fmax, fmin, remainders, rounding (zero derivative), nan_to_num,
+heaviside, copysign (NumPy's names).
+
+Each block: the forward on raw arrays, then ``d out`` in terms of ``d x``. These functions
+have kinks or jumps; at a kink the derivative is the one documented per function, at a jump
+(a rounding step, a remainder wrapping around) the one-sided derivative, as in PyTorch.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
 
-NUMPY: dict = {}
+from chainrule.ops.elementwise import operand_error, sign, ufunc_call, unsupported_type, where
+from chainrule.primitive import primitive
+from chainrule.tensor import Tensor
+
+__all__ = ["around", "ceil", "copysign", "fabs", "fix", "floor", "fmax", "fmin", "fmod",
+           "heaviside", "mod", "nan_to_num", "remainder", "rint", "round", "trunc"]
+
+
+def _raw(a):
+    return a.data if isinstance(a, Tensor) else a
+
+
+# ----- fabs ---------------------------------------------------------------------------
+@primitive
+def fabs(x):
+    """|x| as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0."""
+    return ufunc_call("fabs", np.fabs, x)
+
+
+fabs.defvjp(lambda g, ans, x: g * sign(x))             # d |x| = sign(x) dx
+fabs.defjvp(lambda t, ans, x: t * sign(x))
+
+
+# ----- fmax, fmin: NaN-ignoring maximum and minimum ------------------------------------
+def _nan_share(g, x, y, x_better, first):
+    """The share of ``g`` that goes to x (``first``) or y in fmax/fmin: all of it to the
+    argument returned, to the non-NaN one when the other is NaN (to x when both are), half
+    to each on a tie (as :func:`chainrule.maximum` splits ties)."""
+    tie = x == y  # comparisons are plain bool arrays: the masks are not differentiated
+    x_wins = x_better | np.isnan(y)
+    return g * (x_wins if first else ~(x_wins | tie)) + (0.5 * g) * tie
+
+
+@primitive
+def fmax(x, y):
+    """The larger of x and y, ignoring NaN: NaN only where both are NaN."""
+    return ufunc_call("fmax", np.fmax, x, y)
+
+
+# d fmax(x, y) = [x returned] dx + [y returned] dy (ties: half each)
+fmax.defvjp(lambda g, ans, x, y: _nan_share(g, x, y, x > y, True),
+            lambda g, ans, x, y: _nan_share(g, x, y, x > y, False))
+fmax.defjvp(lambda t, ans, x, y: _nan_share(t, x, y, x > y, True),
+            lambda t, ans, x, y: _nan_share(t, x, y, x > y, False))
+
+
+@primitive
+def fmin(x, y):
+    """The smaller of x and y, ignoring NaN: NaN only where both are NaN."""
+    return ufunc_call("fmin", np.fmin, x, y)
+
+
+# d fmin(x, y) = [x returned] dx + [y returned] dy (ties: half each)
+fmin.defvjp(lambda g, ans, x, y: _nan_share(g, x, y, x < y, True),
+            lambda g, ans, x, y: _nan_share(g, x, y, x < y, False))
+fmin.defjvp(lambda t, ans, x, y: _nan_share(t, x, y, x < y, True),
+            lambda t, ans, x, y: _nan_share(t, x, y, x < y, False))
+
+
+# ----- remainders -----------------------------------------------------------------------
+def _quotient(x, y, ans):
+    """The whole number q with x = q y + ans (floor(x/y) for remainder, trunc(x/y) for fmod),
+    recovered from the result itself so it agrees with NumPy's rounding at the edges. It is
+    piecewise constant, so it is computed on raw arrays and not differentiated."""
+    x, y, ans = _raw(x), _raw(y), _raw(ans)
+    return np.rint((x - ans) / y)
+
+
+@primitive
+def remainder(x, y):
+    """x - floor(x / y) y, with the sign of y (Python's %); NaN where y = 0. It jumps
+    where x / y is a whole number (there the derivative is the one from the right)."""
+    return ufunc_call("remainder", np.remainder, x, y)
+
+
+# d (x - q y) = dx - q dy, q = floor(x / y) constant between the jumps
+remainder.defvjp(lambda g, ans, x, y: g,
+                 lambda g, ans, x, y: -g * _quotient(x, y, ans))
+remainder.defjvp(lambda t, ans, x, y: t,
+                 lambda t, ans, x, y: -t * _quotient(x, y, ans))
+
+mod = remainder  # NumPy's other name
+
+
+@primitive
+def fmod(x, y):
+    """x - trunc(x / y) y, with the sign of x (C's fmod); NaN where y = 0. It jumps where
+    x / y is a whole number."""
+    return ufunc_call("fmod", np.fmod, x, y)
+
+
+# d (x - q y) = dx - q dy, q = trunc(x / y) constant between the jumps
+fmod.defvjp(lambda g, ans, x, y: g,
+            lambda g, ans, x, y: -g * _quotient(x, y, ans))
+fmod.defjvp(lambda t, ans, x, y: t,
+            lambda t, ans, x, y: -t * _quotient(x, y, ans))
+
+
+# ----- rounding: piecewise constant, derivative 0 ---------------------------------------
+def _flat(g, ans, x, *args, **kwargs):
+    """The rounding functions are piecewise constant: derivative 0 (undefined at the steps,
+    where 0 is used too, as PyTorch does)."""
+    return g * 0
+
+
+def _rounding(name: str, ufunc: np.ufunc, doc: str):
+    def forward(x):
+        return ufunc_call(name, ufunc, x)
+
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = doc + " Piecewise constant: its derivative is 0."
+    return primitive(forward).defvjp(_flat).defjvp(_flat)
+
+
+floor = _rounding("floor", np.floor, "The largest whole number <= x.")
+ceil = _rounding("ceil", np.ceil, "The smallest whole number >= x.")
+trunc = _rounding("trunc", np.trunc, "x rounded toward zero.")
+rint = _rounding("rint", np.rint, "x rounded to the nearest whole number (halves to even).")
+
+
+@primitive
+def fix(x):
+    """x rounded toward zero (as trunc). Piecewise constant: its derivative is 0."""
+    try:
+        return np.fix(x)
+    except (TypeError, ValueError) as e:
+        raise operand_error("fix", e, x) from None
+
+
+fix.defvjp(_flat)
+fix.defjvp(_flat)
+
+
+@primitive
+def round(x, decimals=0):
+    """x rounded to ``decimals`` decimal places (halves to even). Piecewise constant: its
+    derivative is 0."""
+    try:
+        return np.round(x, decimals)
+    except (TypeError, ValueError) as e:
+        raise operand_error("round", e, x) from None
+
+
+round.defvjp(_flat, None)
+round.defjvp(_flat, None)
+
+around = round  # NumPy's other name
+
+
+# ----- nan_to_num, heaviside, copysign --------------------------------------------------------
+@primitive
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """x with NaN, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (defaults:
+    0, the largest and the smallest float). The derivative is 1 where x is finite, 0 where
+    a constant replaced it. Always returns a new array (``copy`` is accepted for NumPy's
+    signature)."""
+    bad = unsupported_type("nan_to_num", x)  # NumPy returns a str or an object unchanged
+    if bad is not None:
+        raise bad
+    return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _dnan_to_num(g, ans, x, *args, **kwargs):
+    return g * np.isfinite(x)                          # d nan_to_num x = [x finite] dx
+
+
+nan_to_num.defvjp(_dnan_to_num, None, None, None, None)
+nan_to_num.defjvp(_dnan_to_num, None, None, None, None)
+
+
+@primitive
+def heaviside(x, h0):
+    """0 where x < 0, ``h0`` where x = 0, 1 where x > 0. The derivative in x is 0 (a step;
+    undefined at 0, where 0 is used); in h0 it is 1 where x = 0."""
+    return ufunc_call("heaviside", np.heaviside, x, h0)
+
+
+# d heaviside(x, h0) = 0 dx + [x = 0] dh0
+heaviside.defvjp(_flat,
+                 lambda g, ans, x, h0: g * (x == 0))
+heaviside.defjvp(_flat,
+                 lambda t, ans, x, h0: t * (x == 0))
+
+
+@primitive
+def copysign(x, y):
+    """|x| with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
+    is +-sign(x) (0 at the kink x = 0, as for abs); in y it is 0 (a jump at y = 0)."""
+    return ufunc_call("copysign", np.copysign, x, y)
+
+
+def _dcopysign(g, x, y):
+    flipped = where(np.signbit(y), -g, g)  # signbit: a plain bool array, y not differentiated
+    return flipped * sign(x)
+
+
+# d copysign(x, y) = sign(x) sign(y) dx + 0 dy
+copysign.defvjp(lambda g, ans, x, y: _dcopysign(g, x, y), _flat)
+copysign.defjvp(lambda t, ans, x, y: _dcopysign(t, x, y), _flat)
+
+# The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
+NUMPY = {
+    np.fabs: fabs, np.fmax: fmax, np.fmin: fmin, np.remainder: remainder, np.fmod: fmod,
+    np.floor: floor, np.ceil: ceil, np.trunc: trunc, np.rint: rint, np.fix: fix,
+    np.round: round, np.around: round, np.nan_to_num: nan_to_num, np.heaviside: heaviside,
+    np.copysign: copysign,
+}
