@@ -18,7 +18,7 @@ def unsupported_type(op: str, *operands: object) -> TypeError | None:
     """A TypeError naming the first operand that is not numeric (a str, None, an object)."""
     for a in operands:
         try:
-            kind = np.asarray(a).dtype.kind
+            kind = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype).kind
         except (TypeError, ValueError):  # a ragged list
             kind = "O"
         if kind not in "biufc":
@@ -377,17 +377,12 @@ where.defjvp(None,
              lambda t, ans, c, x, y: where(c, 0.0, t))
 
 
-def _positive(x):
-    return x
-
-
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
     np.power: pow, np.exp: exp, np.log: log, np.log1p: log1p, np.expm1: expm1, np.sqrt: sqrt,
     np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh, np.absolute: abs, np.sign: sign,
-    np.maximum: maximum, np.minimum: minimum, np.positive: _positive,
-    np.square: lambda x: mul(x, x), np.where: where, np.clip: clip,
+    np.maximum: maximum, np.minimum: minimum, np.where: where, np.clip: clip,
 }
 
 
