@@ -33,6 +33,7 @@ CALLS: dict[Callable, tuple[Callable, np.ndarray]] = {
     np.moveaxis: (lambda a: np.moveaxis(a, -1, 0), X),
     np.rollaxis: (lambda a: np.rollaxis(a, 2, 1), X),
     np.ravel: (lambda a: np.ravel(a, order="F"), X),
+    np.permute_dims: (lambda a: np.permute_dims(a, (1, 2, 0)), X),
     np.atleast_1d: (lambda a: np.atleast_1d(a[0, 0, 0]), X),
     np.atleast_2d: (np.atleast_2d, V),
     np.atleast_3d: (np.atleast_3d, M),

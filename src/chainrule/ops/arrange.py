@@ -37,6 +37,12 @@ def values(x: Any) -> np.ndarray:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
+def gather(x: Any, index: Any) -> Any:
+    """``x[index]`` through the ``getitem`` primitive, for a Tensor or anything
+    ``np.asarray`` takes (a list)."""
+    return getitem(x if isinstance(x, Tensor) else np.asarray(x), index)
+
+
 def check_axis(axis: Any, shape: tuple[int, ...], op: str) -> int:
     """``axis`` as a non-negative int, or an AxisError naming ``op`` and the shape."""
     nd = len(shape)
@@ -102,7 +108,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None = -1) -> Any:
     except ValueError:
         raise ValueError(f"take_along_axis: indices of shape {idx.shape} do not broadcast "
                          f"against an array of shape {shape} outside axis {axis}") from None
-    return getitem(x, grid)
+    return gather(x, grid)
 
 
 def take(x: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> Any:
@@ -124,7 +130,7 @@ def take(x: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
     elif mode != "raise":
         raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     _check_bounds(idx, n, "take", shape, axis)
-    return getitem(x, _along(idx, ax, len(shape)))
+    return gather(x, _along(idx, ax, len(shape)))
 
 
 def sort(x: Any, axis: int | None = -1, kind: str | None = None,
@@ -189,7 +195,7 @@ def flip(x: Any, axis: Axes = None) -> Any:
     shape = np.shape(x)
     axes = check_axes(axis, shape, "flip")
     rev = slice(None, None, -1)
-    return getitem(x, tuple(rev if i in axes else slice(None) for i in range(len(shape)))
+    return gather(x, tuple(rev if i in axes else slice(None) for i in range(len(shape)))
                    + (Ellipsis,))
 
 
@@ -222,7 +228,7 @@ def rot90(x: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
     a, b = check_axes(axes, shape, "rot90")
     k = int(k) % 4
     if k == 0:
-        return getitem(x, Ellipsis)
+        return gather(x, Ellipsis)
     if k == 2:
         return flip(x, (a, b))
     if k == 1:
@@ -236,7 +242,7 @@ def _pick(x: Any, picks: Sequence[np.ndarray]) -> Any:
     gather, so the output is a copy and the vjp adds the cotangents of repeated picks."""
     if not picks:
         return reshape(x, ())
-    return getitem(x, np.ix_(*picks))
+    return gather(x, np.ix_(*picks))
 
 
 def tile(x: Any, reps: int | Sequence[int]) -> Any:
@@ -267,12 +273,12 @@ def repeat(x: Any, repeats: int | Sequence[int], axis: int | None = None) -> Any
     shape = np.shape(x)
     ax = check_axis(axis, shape, "repeat")
     counts = np.asarray(values(repeats))
-    if counts.dtype.kind not in "iub" or counts.ndim > 1 or np.any(counts < 0):
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     if counts.size not in (1, shape[ax]):
         raise ValueError(f"repeat: {counts.size} repeats do not match axis {axis} of length "
                          f"{shape[ax]} (array of shape {shape})")
-    return getitem(x, _along(np.repeat(np.arange(shape[ax]), counts), ax, len(shape)))
+    return gather(x, _along(np.repeat(np.arange(shape[ax]), counts), ax, len(shape)))
 
 
 # ----- axes: moveaxis, rollaxis, ravel, atleast_nd -----------------------------------------
@@ -344,4 +350,5 @@ NUMPY = {
     np.moveaxis: moveaxis, np.rollaxis: rollaxis, np.ravel: ravel, np.atleast_1d: atleast_1d,
     np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d, np.take: take,
     np.take_along_axis: take_along_axis,
+    np.permute_dims: transpose,  # NumPy 2's name for np.transpose
 }

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.ops.arrange import atleast_1d, atleast_2d, atleast_3d, check_axis, ravel
+from chainrule.tensor import Tensor
 from chainrule.ops.indexing import concatenate, split
 from chainrule.ops.shape import reshape
 
@@ -91,7 +92,7 @@ def _split(x: Any, sections: Sections, axis: int, op: str, even: bool) -> list:
         each, extra = divmod(n, int(sections))
         sizes = [each + 1] * extra + [each] * (int(sections) - extra)
         sections = np.cumsum(sizes)[:-1].tolist()
-    return split(x, [int(i) for i in sections], ax)
+    return split(x if isinstance(x, Tensor) else np.asarray(x), [int(i) for i in sections], ax)
 
 
 def array_split(x: Any, indices_or_sections: Sections, axis: int = 0) -> list:
