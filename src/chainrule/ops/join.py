@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.ops.arrange import atleast_1d, atleast_2d, atleast_3d, check_axis, ravel
-from chainrule.tensor import Tensor
 from chainrule.ops.indexing import concatenate, split
 from chainrule.ops.shape import reshape
+from chainrule.tensor import Tensor
 
 __all__ = [
     "append", "array_split", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
