@@ -68,7 +68,7 @@ def _along(index: Any, axis: int, ndim: int) -> tuple:
 
 
 def _int_indices(indices: Any, op: str) -> np.ndarray:
-    idx = np.asarray(values(indices))
+    idx = values(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got dtype {idx.dtype}")
     return idx
@@ -117,6 +117,8 @@ def take(x: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
 
     A gather (``getitem``): the vjp adds the cotangents of repeated indices.
     """
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     idx = _int_indices(indices, "take")
     if axis is None:
         x, axis = ravel(x), 0
@@ -127,8 +129,6 @@ def take(x: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
         idx = idx % n
     elif mode == "clip":
         idx = np.clip(idx, 0, max(n - 1, 0))
-    elif mode != "raise":
-        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     _check_bounds(idx, n, "take", shape, axis)
     return gather(x, _along(idx, ax, len(shape)))
 
@@ -171,16 +171,17 @@ def partition(x: Any, kth: int | Sequence[int], axis: int | None = -1,
 
 # ----- permutations: roll, flip, rot90 ----------------------------------------------------
 @primitive
-def roll(x, shift, axis=None):
+def roll(x: np.ndarray, shift: int | Sequence[int], axis: Axes = None) -> np.ndarray:
     """x shifted cyclically by ``shift`` along ``axis`` (ints or matching tuples; None: the
-    flattened x, shape kept), as ``np.roll``."""
+    flattened x, shape kept), as ``np.roll``. A permutation: its vjp rolls the cotangent
+    back by ``-shift``."""
     try:
         return np.roll(x, shift, axis)
     except (ValueError, TypeError) as e:  # AxisError is a ValueError
         raise named_error("roll", e, x) from None
 
 
-def _unshift(shift):
+def _unshift(shift: int | Sequence[int] | np.ndarray) -> int | tuple[int, ...] | np.ndarray:
     return tuple(-s for s in shift) if isinstance(shift, Sequence) else -shift
 
 
@@ -272,7 +273,7 @@ def repeat(x: Any, repeats: int | Sequence[int], axis: int | None = None) -> Any
         x, axis = ravel(x), 0
     shape = np.shape(x)
     ax = check_axis(axis, shape, "repeat")
-    counts = np.asarray(values(repeats))
+    counts = values(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     if counts.size not in (1, shape[ax]):
