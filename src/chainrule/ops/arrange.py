@@ -209,20 +209,23 @@ def _min_ndim(x: Any, ndim: int, op: str) -> tuple[int, ...]:
 
 
 def fliplr(x: Any) -> Any:
-    """x reversed along axis 1 (left-right), as ``np.fliplr``; needs 2 or more dimensions."""
+    """x reversed along axis 1 (left-right), as ``np.fliplr``; needs 2 or more dimensions.
+    The vjp reverses the cotangent back."""
     _min_ndim(x, 2, "fliplr")
     return flip(x, 1)
 
 
 def flipud(x: Any) -> Any:
-    """x reversed along axis 0 (up-down), as ``np.flipud``; needs 1 or more dimensions."""
+    """x reversed along axis 0 (up-down), as ``np.flipud``; needs 1 or more dimensions.
+    The vjp reverses the cotangent back."""
     _min_ndim(x, 1, "flipud")
     return flip(x, 0)
 
 
 def rot90(x: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
     """x rotated by ``k`` quarter turns in the plane ``axes``, from the first axis towards
-    the second, as ``np.rot90``: flips and a swap of axes (a permutation)."""
+    the second, as ``np.rot90``: flips and a swap of axes, a permutation whose vjp rotates the
+    cotangent back."""
     shape = _min_ndim(x, 2, "rot90")
     if len(axes) != 2:
         raise ValueError(f"rot90: axes must name two axes, got {axes!r}")
@@ -299,8 +302,8 @@ def moveaxis(x: Any, source: int | Sequence[int], destination: int | Sequence[in
 
 
 def rollaxis(x: Any, axis: int, start: int = 0) -> Any:
-    """x with ``axis`` moved to just before position ``start``, as ``np.rollaxis`` (a
-    transpose)."""
+    """x with ``axis`` moved to just before position ``start``, as ``np.rollaxis``: a
+    transpose, whose vjp transposes back."""
     shape = np.shape(x)
     nd = len(shape)
     ax = check_axis(axis, shape, "rollaxis")
@@ -313,7 +316,7 @@ def rollaxis(x: Any, axis: int, start: int = 0) -> Any:
 
 def ravel(x: Any, order: str = "C") -> Any:
     """x as one dimension, in row-major order ('C') or column-major order ('F'), as
-    ``np.ravel`` (a reshape)."""
+    ``np.ravel``: a reshape (after a transpose for 'F'), whose vjp reshapes back."""
     if order == "F":
         x = transpose(x)
     elif order != "C":
@@ -330,18 +333,19 @@ def _each(arys: tuple, grown: Callable[[tuple[int, ...]], tuple[int, ...]]) -> A
 
 def atleast_1d(*arys: Any) -> Any:
     """Each input with at least one dimension (a scalar becomes shape (1,)), as
-    ``np.atleast_1d``."""
+    ``np.atleast_1d``. A reshape: the vjp reshapes the cotangent back."""
     return _each(arys, lambda s: (1,) * (1 - len(s)) + s)
 
 
 def atleast_2d(*arys: Any) -> Any:
-    """Each input with at least two dimensions ((n,) becomes (1, n)), as ``np.atleast_2d``."""
+    """Each input with at least two dimensions ((n,) becomes (1, n)), as ``np.atleast_2d``.
+    A reshape: the vjp reshapes the cotangent back."""
     return _each(arys, lambda s: (1,) * (2 - len(s)) + s)
 
 
 def atleast_3d(*arys: Any) -> Any:
     """Each input with at least three dimensions, as ``np.atleast_3d``: () becomes (1, 1, 1),
-    (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
+    (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1). A reshape: the vjp reshapes back."""
     return _each(arys, lambda s: {0: (1, 1, 1), 1: (1, *s, 1), 2: (*s, 1)}.get(len(s), s))
 
 

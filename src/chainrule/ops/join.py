@@ -48,14 +48,16 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Any:
 
 def hstack(tup: Sequence, *, casting: str = "same_kind") -> Any:
     """The arrays joined horizontally, as ``np.hstack``: along axis 1, or along axis 0 when
-    they are 1-D (scalars count as 1-D). ``casting`` is accepted for NumPy's signature."""
+    they are 1-D (scalars count as 1-D). Each input's cotangent is its slice of the output's.
+    ``casting`` is accepted for NumPy's signature."""
     arrays = [atleast_1d(a) for a in tup]
     return _join(arrays, 0 if arrays and arrays[0].ndim == 1 else 1, "hstack")
 
 
 def vstack(tup: Sequence, *, casting: str = "same_kind") -> Any:
     """The arrays joined vertically (along axis 0), as ``np.vstack``: 1-D arrays of length n
-    become rows of shape (1, n) first. ``casting`` is accepted for NumPy's signature."""
+    become rows of shape (1, n) first. Each input's cotangent is its slice of the output's.
+    ``casting`` is accepted for NumPy's signature."""
     return _join([atleast_2d(a) for a in tup], 0, "vstack")
 
 
@@ -64,13 +66,15 @@ row_stack = vstack
 
 def dstack(tup: Sequence, *, casting: str = "same_kind") -> Any:
     """The arrays joined along the third axis, as ``np.dstack``: (n,) becomes (1, n, 1) and
-    (m, n) becomes (m, n, 1) first. ``casting`` is accepted for NumPy's signature."""
+    (m, n) becomes (m, n, 1) first. Each input's cotangent is its slice of the output's.
+    ``casting`` is accepted for NumPy's signature."""
     return _join([atleast_3d(a) for a in tup], 2, "dstack")
 
 
 def column_stack(tup: Sequence) -> Any:
     """The arrays as columns side by side, as ``np.column_stack``: a 1-D array of length n
-    becomes a column of shape (n, 1); arrays of 2 or more dimensions join along axis 1."""
+    becomes a column of shape (n, 1); arrays of 2 or more dimensions join along axis 1.
+    Each input's cotangent is its slice of the output's."""
     return _join([reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup], 1,
                  "column_stack")
 
@@ -113,17 +117,19 @@ def _split_along(x: Any, sections: Sections, axis: int, ndim: int, op: str) -> l
 
 def hsplit(x: Any, indices_or_sections: Sections) -> list:
     """x split horizontally into equal sections or at indices, as ``np.hsplit``: along axis
-    1, or axis 0 for a 1-D x."""
+    1, or axis 0 for a 1-D x. Each piece's cotangent goes back to its slice of x."""
     return _split_along(x, indices_or_sections, 1 if np.ndim(x) > 1 else 0, 1, "hsplit")
 
 
 def vsplit(x: Any, indices_or_sections: Sections) -> list:
-    """x split vertically (along axis 0), as ``np.vsplit``; x needs 2 or more dimensions."""
+    """x split vertically (along axis 0), as ``np.vsplit``; x needs 2 or more dimensions.
+    Each piece's cotangent goes back to its slice of x."""
     return _split_along(x, indices_or_sections, 0, 2, "vsplit")
 
 
 def dsplit(x: Any, indices_or_sections: Sections) -> list:
-    """x split along the third axis, as ``np.dsplit``; x needs 3 or more dimensions."""
+    """x split along the third axis, as ``np.dsplit``; x needs 3 or more dimensions.
+    Each piece's cotangent goes back to its slice of x."""
     return _split_along(x, indices_or_sections, 2, 3, "dsplit")
 
 
