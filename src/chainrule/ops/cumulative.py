@@ -129,6 +129,8 @@ def cumprod(x, axis: int | None = None):
 def _edge(op: str, name: str, v, x, axis: int):
     """``prepend``/``append`` as NumPy takes them: a scalar spreads over the shape of x with
     length 1 on ``axis``; an array must match x everywhere but on ``axis``."""
+    if isinstance(v, int | float):  # a Python number takes x's dtype (float32 stays float32)
+        v = np.asarray(v, np.result_type(x.dtype, v))
     v = as_array(v)
     if v.ndim == 0:
         shape = list(x.shape)
