@@ -151,8 +151,9 @@ def _three(v):
 def convolve(a, v, mode: str = "full"):
     """Discrete linear convolution of two 1-D arrays: out[n] = sum_k a[k] v[n - k] over
     ``mode`` 'full' (every overlap), 'same' (the length of the longer, centred) or 'valid'
-    (complete overlaps only). A matrix of shifted copies of the shorter input (gathered,
-    zeros outside) times the longer: linear in each, differentiable in both."""
+    (complete overlaps only). A matrix of shifted copies of the longer input (gathered,
+    zeros outside; (m + n - 1) x n entries) times the shorter: linear in each,
+    differentiable in both."""
     a, v = as_array(a), as_array(v)
     if a.ndim > 1 or v.ndim > 1 or a.size == 0 or v.size == 0:
         raise ValueError(f"convolve: shapes {a.shape} and {v.shape}: both must be non-empty "
@@ -163,9 +164,9 @@ def convolve(a, v, mode: str = "full"):
     if v.shape[0] > a.shape[0]:
         a, v = v, a
     m, n = a.shape[0], v.shape[0]
-    lag = np.arange(m + n - 1)[:, None] - np.arange(m)[None, :]  # n - k
-    lag = np.where((lag >= 0) & (lag < n), lag, n)               # outside v: the zero at n
-    full = matmul(getitem(pad(v, (0, 1)), lag), a)
+    lag = np.arange(m + n - 1)[:, None] - np.arange(n)[None, :]  # j - k
+    lag = np.where((lag >= 0) & (lag < m), lag, m)               # outside a: the zero at m
+    full = matmul(getitem(pad(a, (0, 1)), lag), v)               # sum_k a[j - k] v[k]
     if mode == "full":
         return full
     start, length = ((n - 1) // 2, m) if mode == "same" else (n - 1, m - n + 1)
