@@ -160,6 +160,7 @@ def test_cumprod_long_sequence_with_a_zero_matches_torch() -> None:
     (lambda t: np.average(t, axis=1, weights=np.ones(3)), r"average: weights of shape \(3,\)"),
     (lambda t: np.average(t, axis=1, weights=np.zeros(4)), r"average: the weights sum to zero"),
     (lambda t: np.median(t, axis=5), r"median: axis 5"),
+    (lambda t: np.median(t, axis=(0, 1)), r"median: axis \(0, 1\) must be one int or None"),
     (lambda t: np.interp(t[0], _XP, _XP[:3]), r"interp: xp of shape \(4,\) and fp of shape \(3,\)"),
 ])
 def test_bad_input_is_a_clear_error(call: Callable, message: str) -> None:

@@ -164,6 +164,9 @@ def median(a, axis: int | None = None, keepdims: bool = False):
     the mean of the two middle values. The gradient goes to the middle element(s), half to
     each for an even count; among tied values, to those a stable sort puts in the middle."""
     a = as_array(a)
+    if axis is not None and not isinstance(axis, int | np.integer):
+        raise ValueError(f"median: axis {axis!r} must be one int or None (several axes are not "
+                         "supported; reshape first)")
     x, ax = (reshape(a, (-1,)), 0) if axis is None else (a, check_axis("median", axis, a.shape))
     n = x.shape[ax]
     if n == 0:
