@@ -36,6 +36,7 @@ from chainrule.functional import (
     taylor,
     value_and_grad,
     vjp,
+    vmap,
 )
 from chainrule.ops import *  # noqa: F403  (the primitives: chainrule.exp, chainrule.sum, ...)
 from chainrule.ops import __all__ as _ops_all
@@ -65,5 +66,5 @@ __all__ = [
     "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",
     "randn_like", "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
     "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad",
-    "viz", "vjp", "zeros", "zeros_like",
+    "viz", "vjp", "vmap", "zeros", "zeros_like",
 ]

@@ -229,7 +229,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 if a._version != v:
                     raise _modified_in_place(node, i, a, v)
             prim = node.prim
-            if create_graph:
+            if create_graph or node.raw is node.args:  # (a vmap node: batched Tensors)
                 args, ans = node.args, t
             else:
                 args, ans = node.raw, t._data

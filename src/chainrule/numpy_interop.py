@@ -78,6 +78,10 @@ def cut_error(call: str) -> TypeError:
 
 def conversion_error(t: Any) -> TypeError:
     """``np.asarray(t)`` of a Tensor that needs a gradient (``Tensor.__array__``)."""
+    from chainrule.batching import is_batched, values_error
+
+    if is_batched(t):
+        return values_error(t.shape, t.dtype, "converting to a NumPy array")
     why = "requires grad" if t.requires_grad else "carries a forward-mode tangent (inside jvp)"
     return TypeError(f"converting a Tensor that {why} (shape {t.shape}) to a NumPy array "
                      "(np.asarray, np.array, or a NumPy function given a list of Tensors) "
@@ -88,6 +92,10 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     impl = ufuncs().get(ufunc)
     if method == "__call__" and impl is not None and not kwargs:
         return impl(*inputs)
+    if method == "__call__" and not kwargs and _batched(inputs) and _answers_bool(ufunc):
+        from chainrule.batching import boolean_call
+
+        return boolean_call(ufunc, inputs)  # x > 0 inside vmap: a batched mask
     if (needs_grad(inputs) or needs_grad(kwargs)) and not _answers_bool(ufunc):
         raise cut_error(f"np.{ufunc.__name__} ({method})")
     result = getattr(ufunc, method)(*raw(inputs), **{k: raw(v) for k, v in kwargs.items()})
@@ -96,6 +104,12 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
 
         return make(result, None)
     return result
+
+
+def _batched(inputs: tuple) -> bool:
+    from chainrule.batching import is_batched
+
+    return any(is_batched(x) for x in inputs)
 
 
 def _answers_bool(ufunc: np.ufunc) -> bool:

@@ -23,6 +23,8 @@ Calling a primitive:
   is computed by the jvp rules. Each forward transform has its own *level*:
   the innermost (highest) level is peeled off first and the rest is computed
   recursively, so nested ``jvp`` calls never confuse their tangents.
+* with a Tensor batched by ``vmap`` at the highest level, the primitive's batching rule
+  (``defbatch``) runs on the batched values: see :mod:`chainrule.batching`.
 
 Rules are written with chainrule's own functions, so they work on raw arrays
 (ordinary backward) and on Tensors (differentiable backward, higher order).
@@ -35,7 +37,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from chainrule import anomaly, autograd, cutlog, memory
+from chainrule import anomaly, autograd, batching, cutlog, memory
 from chainrule.autograd import Node
 from chainrule.tensor import Tensor, dual, make
 
@@ -50,6 +52,7 @@ class Primitive:
         self.name = name or forward.__name__
         self.vjps: tuple[Rule, ...] | EachArgument = ()
         self.jvps: tuple[Rule, ...] | EachArgument = ()
+        self.batch: Rule = None
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
 
@@ -68,8 +71,16 @@ class Primitive:
         self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
         return self
 
+    def defbatch(self, rule: Callable[..., Any]) -> Primitive:
+        """The batching rule (``vmap``): ``rule(batched, *args, **kwargs)`` gets the
+        arguments with the batch axis first in those where ``batched[i]`` is True, and
+        returns the result with its batch axis first (:mod:`chainrule.batching`)."""
+        self.batch = rule
+        return self
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         level = 0
+        top = None
         record = False
         tensors = False
         for a in args:
@@ -80,9 +91,12 @@ class Primitive:
                 fw = a._fw
                 if fw is not None and fw[0] > level:
                     level = fw[0]
+                    top = fw
         if not tensors:
             return self.forward(*args, **kwargs)
         if level:
+            if type(top) is batching.Batch:  # vmap: the batching rule at this level
+                return batching.call(self, level, args, kwargs, record)
             return self._call_forward_mode(level, args, kwargs, record)
         raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
         out = self.forward(*raw, **kwargs)

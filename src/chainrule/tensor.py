@@ -6,12 +6,14 @@ Every operator and method here is a thin call to a primitive in
 
 from __future__ import annotations
 
+import operator as _op
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import tensor_methods as _methods
+from chainrule.batching import Batch, Logical
 
 if TYPE_CHECKING:
     from chainrule.autograd import Node
@@ -86,7 +88,8 @@ class Tensor(_methods.TensorMethods):
     @property
     def tangent(self) -> Any:
         """The forward-mode tangent of the innermost active ``jvp``, or None."""
-        return None if self._fw is None else self._fw[2]
+        fw = self._fw
+        return None if fw is None or type(fw) is Batch else fw[2]
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied)."""
@@ -134,6 +137,8 @@ class Tensor(_methods.TensorMethods):
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
+        if type(self._data) is Logical:  # batched by vmap: no values of its own
+            return _batching.describe(self)
         body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = []
         if self._data.dtype != np.float64:
@@ -173,6 +178,8 @@ class Tensor(_methods.TensorMethods):
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
+        if type(self._data) is Logical:  # inside vmap: each example's value, detached
+            return _batching.detach(self)
         out = make(self._data, None)
         if self.requires_grad:
             _cutlog.cut("detach", (self,), out)
@@ -246,22 +253,22 @@ class Tensor(_methods.TensorMethods):
 
     # Comparisons are not differentiable: they return plain boolean arrays.
     def __lt__(self, other: Any) -> np.ndarray:
-        return _compared(self, other, self._data < _raw(other), "<")
+        return _compared(self, other, _op.lt, "<")
 
     def __le__(self, other: Any) -> np.ndarray:
-        return _compared(self, other, self._data <= _raw(other), "<=")
+        return _compared(self, other, _op.le, "<=")
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return _compared(self, other, self._data > _raw(other), ">")
+        return _compared(self, other, _op.gt, ">")
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return _compared(self, other, self._data >= _raw(other), ">=")
+        return _compared(self, other, _op.ge, ">=")
 
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return _compared(self, other, self._data == _raw(other), "==")
+        return _compared(self, other, _op.eq, "==")
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return _compared(self, other, self._data != _raw(other), "!=")
+        return _compared(self, other, _op.ne, "!=")
 
     # In-place arithmetic changes the data and bumps the version counter.
     def __iadd__(self, other: Any) -> Tensor:
@@ -293,7 +300,7 @@ class Tensor(_methods.TensorMethods):
 
 def make(data: Any, node: Node | None) -> Tensor:
     """Wrap an operation's raw result (the fast path used by primitives)."""
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray and type(data) is not Logical:
         data = np.asarray(data)
     t = _new(Tensor)
     t._data = data
@@ -327,11 +334,20 @@ def _raw(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
 
-def _compared(t: Tensor, other: Any, result: np.ndarray, symbol: str) -> np.ndarray:
-    """A comparison's boolean result, logged as a cut when an operand requires grad."""
+def _compared(t: Tensor, other: Any, compare: Callable, symbol: str) -> Any:
+    """A comparison's boolean result, logged as a cut when an operand requires grad. On a
+    batched tensor (inside vmap) it is a batched boolean Tensor."""
+    o = _raw(other)
+    if type(t._data) is Logical or type(o) is Logical:
+        return _UFUNCS[symbol](t, other)  # via Tensor.__array_ufunc__: batched, not differentiated
+    result = compare(t._data, o)
     if t.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
         _cutlog.cut(f"comparison {symbol}", (t, other), result, depth=2)
     return result
+
+
+_UFUNCS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+           "==": np.equal, "!=": np.not_equal}
 
 
 def _raw_index(index: Any) -> Any:
@@ -340,6 +356,7 @@ def _raw_index(index: Any) -> Any:
     return _raw(index)
 
 
+from chainrule import batching as _batching  # noqa: E402
 from chainrule import cutlog as _cutlog  # noqa: E402
 from chainrule import inplace as _inplace  # noqa: E402
 from chainrule import numpy_interop as _interop  # noqa: E402

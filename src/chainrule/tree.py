@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
-__all__ = ["TreeDef", "tree_flatten", "tree_leaves", "tree_leaves_with_path", "tree_map",
-           "tree_structure", "tree_unflatten"]
+__all__ = ["TreeDef", "tree_broadcast_prefix", "tree_flatten", "tree_leaves",
+           "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten"]
 
 
 @dataclass(frozen=True)
@@ -251,3 +251,32 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
                              f"tree has {treedef}")
         others.append(other_leaves)
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+
+
+def tree_broadcast_prefix(prefix: Any, tree: Any) -> list:
+    """For each leaf of ``tree`` (in flatten order), the leaf of ``prefix`` that covers it.
+
+    ``prefix`` has the structure of the top of ``tree``; each of its leaves stands for a
+    whole subtree of ``tree`` (``vmap``'s ``in_axes=(0, {"w": None, "b": 0})``). Here, as in
+    JAX's axis specifications, ``None`` in the prefix is a leaf, not an empty subtree.
+    ValueError naming both structures when ``prefix`` is not a prefix of ``tree``."""
+    out: list = []
+    _broadcast(prefix, tree, out)
+    return out
+
+
+def _broadcast(prefix: Any, tree: Any, out: list) -> None:
+    node = None if prefix is None else _node(prefix)
+    if node is None:
+        out.extend([prefix] * tree_structure(tree).num_leaves)
+        return
+    there = None if tree is None else _node(tree)
+    if there is None or there[:3] != node[:3] or len(there[3]) != len(node[3]):
+        raise ValueError(f"{_str_with_none(prefix)} is not a prefix of the structure "
+                         f"{tree_structure(tree)}")
+    for p, t in zip(node[3], there[3]):
+        _broadcast(p, t, out)
+
+
+def _str_with_none(prefix: Any) -> str:
+    return repr(prefix) if isinstance(prefix, tuple | list | dict) else str(prefix)

@@ -1,5 +1,5 @@
 """Function transforms, modelled on JAX: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``,
-``jacfwd``, ``jacrev``, ``jacobian``, ``hessian``, ``hvp`` and ``taylor``.
+``jacfwd``, ``jacrev``, ``jacobian``, ``hessian``, ``hvp``, ``taylor`` and ``vmap``.
 
 Each transform takes a function of arrays and gives back a function (``jvp`` and ``vjp``
 evaluate it at once). The functions may take NumPy arrays, Python floats and Tensors, and
@@ -33,8 +33,9 @@ from chainrule.functional.forward import hvp, jvp
 from chainrule.functional.jacobian import JacobianChoice, hessian, jacfwd, jacobian, jacrev
 from chainrule.functional.reverse import grad, value_and_grad, vjp
 from chainrule.functional.taylor import taylor
+from chainrule.functional.vmap import vmap
 
 __all__ = [
     "JacobianChoice", "functional_call", "grad", "hessian", "hvp", "jacfwd", "jacobian",
-    "jacrev", "jvp", "taylor", "value_and_grad", "vjp",
+    "jacrev", "jvp", "taylor", "value_and_grad", "vjp", "vmap",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.batching import is_batched
 from chainrule.functional.nesting import (
     _export,
     _float_array,
@@ -34,8 +35,8 @@ def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
 
 def _dual_input(p: Any, t: Any, level: int, path: str) -> Tensor:
     checked = _float_array(p, "jvp", path)
-    p = p if _takes_part(p) else checked  # rules on raw arrays run at NumPy speed
-    if not _takes_part(t):
+    p = p if _takes_part(p) or is_batched(p) else checked  # raw arrays: NumPy speed
+    if not _takes_part(t) and not is_batched(t):
         t = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=p.dtype)
     if t.shape != p.shape:
         raise ValueError(f"jvp: the tangent of {path} has shape {t.shape}, the primal has "

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd
+from chainrule.batching import Batch, is_batched
 from chainrule.ops.elementwise import astype
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor, make
@@ -36,9 +37,16 @@ _levels = itertools.count(1)  # forward-mode levels: unique, increasing
 
 class _Nesting(threading.local):
     depth = 0  # how many transforms are evaluating their function right now (per thread)
+    batching = 0  # how many of them are vmaps (which differentiate nothing)
 
 
 _nesting = _Nesting()
+
+
+def _differentiating() -> bool:
+    """True inside a transform that differentiates (grad, jvp, ...; not only vmaps): then a
+    derivative taken here must itself be differentiable."""
+    return _nesting.depth > _nesting.batching
 
 
 @contextmanager
@@ -53,8 +61,12 @@ def _inside_transform():
 
 # ----- inputs and outputs ---------------------------------------------------------------
 def _takes_part(x: Any) -> bool:
-    """True for a Tensor that carries a derivative already (reverse or forward)."""
-    return isinstance(x, Tensor) and (x.requires_grad or x._fw is not None)
+    """True for a Tensor that carries a derivative already (reverse or forward; a batched
+    one when its examples do)."""
+    if not isinstance(x, Tensor):
+        return False
+    fw = x._fw
+    return x.requires_grad or (fw is not None and (type(fw) is not Batch or _takes_part(fw[1])))
 
 
 def _any_takes_part(*trees: Any) -> bool:
@@ -99,7 +111,7 @@ def _float_array(x: Any, op: str, path: str) -> np.ndarray:
 
 def _reverse_input(x: Any, op: str, path: str) -> Tensor:
     """A tensor of this transform's own to differentiate with respect to."""
-    if _takes_part(x):
+    if _takes_part(x) or is_batched(x):  # (a batched one stays batched)
         _float_array(x, op, path)
         own = reshape(x, x.shape)  # identity-like: the inner gradient is collected here
         own.requires_grad = True  # a forward-mode input: record reverse nodes at its level

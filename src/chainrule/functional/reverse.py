@@ -11,11 +11,11 @@ from chainrule import autograd
 from chainrule.functional.nesting import (
     _any_takes_part,
     _argnums,
+    _differentiating,
     _export,
     _in_dtype,
     _inside_transform,
     _labels,
-    _nesting,
     _replace,
     _returns_tensors,
     _reverse_inputs,
@@ -56,7 +56,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     ``(output, vjp_fn, aux)``.
     """
     as_tensor = _returns_tensors(*primals)
-    nested = _nesting.depth > 0 or _any_takes_part(*primals)
+    nested = _differentiating() or _any_takes_part(*primals)
     defs, inputs, args = _reverse_inputs(primals, _labels(f, len(primals)), "vjp")
     with _inside_transform():
         out, aux = _split_aux(f(*args), has_aux, "vjp")
@@ -73,7 +73,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             if c is not None and np.shape(c) != np.shape(o):
                 raise ValueError(f"vjp: the cotangent of {path} has shape {np.shape(c)}, the "
                                  f"output has shape {np.shape(o)}")
-        create = nested or _nesting.depth > 0 or _any_takes_part(*cts)
+        create = nested or _differentiating() or _any_takes_part(*cts)
         grads = _gradients(outs, cts, inputs, create)
         return tuple(_export(_split_by(defs, grads), as_tensor or create))
 
@@ -94,7 +94,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple:
         nums, single = _argnums(argnums, len(args), "grad")
         as_tensor = _returns_tensors(*args)
-        create = _nesting.depth > 0 or _any_takes_part(*[args[i] for i in nums])
+        create = _differentiating() or _any_takes_part(*[args[i] for i in nums])
         labels = _labels(f, len(args))
         defs, inputs, trees = _reverse_inputs([args[i] for i in nums],
                                               [labels[i] for i in nums], "grad")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule.batching import axes_in
 from chainrule.ops.indexing import getitem
 from chainrule.ops.shape import named_error, reshape, swapaxes, transpose
 from chainrule.primitive import primitive
@@ -188,6 +189,16 @@ def _unshift(shift: int | Sequence[int] | np.ndarray) -> int | tuple[int, ...] |
 # d roll(x, s) = roll(dx, s); its transpose rolls back: roll(g, -s)
 roll.defvjp(lambda g, ans, x, shift, axis=None: roll(g, _unshift(shift), axis), None, None)
 roll.defjvp(lambda t, ans, x, shift, axis=None: roll(t, shift, axis), None, None)
+
+
+def _roll_batch(flags: tuple, x: Any, shift: Any, axis: Axes = None) -> Any:
+    """vmap: roll each example along its own axes (its flattened self for None)."""
+    if axis is None:
+        return reshape(roll(reshape(x, (x.shape[0], -1)), shift, 1), x.shape)
+    return roll(x, shift, axes_in(axis, x.ndim - 1, "roll"))
+
+
+roll.defbatch(_roll_batch)
 
 
 def flip(x: Any, axis: Axes = None) -> Any:

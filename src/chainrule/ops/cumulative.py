@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.ops.batch_rules import along_axis
 from chainrule.ops.indexing import concatenate, getitem, pad
 from chainrule.ops.shape import broadcast_to, reshape
 from chainrule.primitive import primitive
@@ -71,6 +72,7 @@ _cumsum.name = "cumsum"
 # d cumsum x = cumsum dx; its transpose sums the cotangent from the end: g_k = sum_{i>=k} g_i
 _cumsum.defvjp(lambda g, ans, x, axis, reverse=False: _cumsum(g, axis, not reverse), None)
 _cumsum.defjvp(lambda t, ans, x, axis, reverse=False: _cumsum(t, axis, reverse), None)
+_cumsum.defbatch(along_axis(_cumsum))
 
 
 def _flat_or_axis(op: str, x, axis):
@@ -115,6 +117,7 @@ def _cumprod_jvp(t, ans, x, axis):
 _cumprod.name = "cumprod"
 _cumprod.defvjp(_cumprod_vjp, None)
 _cumprod.defjvp(_cumprod_jvp, None)
+_cumprod.defbatch(along_axis(_cumprod))
 
 
 def cumprod(x, axis: int | None = None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.ops.batch_rules import each_broadcasting
 from chainrule.primitive import primitive
 
 
@@ -377,6 +378,10 @@ where.defjvp(None,
              lambda t, ans, c, x, y: where(c, 0.0, t))
 
 
+# vmap: every primitive here broadcasts, so its batching rule only aligns the ranks.
+each_broadcasting(add, sub, mul, div, neg, pow, astype, exp, log, log1p, expm1, sqrt, sin, cos,
+                  tan, tanh, sigmoid, softplus, relu, abs, sign, maximum, minimum, clip, where)
+
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
@@ -412,5 +417,6 @@ def positive(x):
 
 positive.defvjp(lambda g, ans, x: g)                   # d(+x) = dx
 positive.defjvp(lambda t, ans, x: t)
+each_broadcasting(positive)
 
 NUMPY[np.positive] = positive

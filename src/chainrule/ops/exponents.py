@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from chainrule.ops.batch_rules import each_broadcasting
 from chainrule.ops.elementwise import (
     astype,
     pow,
@@ -138,6 +139,9 @@ def _at_least_float64(a):
     wide = np.promote_types(a.dtype, np.float64)
     return a if a.dtype == wide else astype(a, wide)
 
+
+# vmap: all elementwise, so each batching rule only aligns the ranks.
+each_broadcasting(log2, log10, exp2, logaddexp, logaddexp2, square, reciprocal, cbrt)
 
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chainrule.ops.shape import unsqueeze
+from chainrule.batching import Logical, axis_in, loop
+from chainrule.ops.batch_rules import align, batch_size, move_axis
+from chainrule.ops.shape import broadcast_to, unsqueeze
 from chainrule.primitive import EachArgument, primitive
+from chainrule.tensor import Tensor
 
 
 def _basic(index) -> bool:
@@ -170,3 +173,110 @@ index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
 
 
 NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad}
+
+
+# ----- vmap ----------------------------------------------------------------------------
+def _is_array(i) -> bool:
+    return isinstance(i, list | tuple) or (hasattr(i, "ndim") and hasattr(i, "dtype") and (
+        i.ndim > 0 or i.dtype == bool))
+
+
+def _batch_position(index: tuple) -> int:
+    """Where the batch axis lands in ``x[(slice(None), *index)]``: first, unless the index's
+    advanced (array) indices are separated by a slice, in which case NumPy puts their axes
+    first and the batch axis right after them."""
+    arrays = [k for k, i in enumerate(index) if _is_array(i)]
+    if not arrays:
+        return 0
+    advanced = [k for k, i in enumerate(index) if k in arrays or isinstance(i, int | np.integer)]
+    if advanced[-1] - advanced[0] + 1 == len(advanced):
+        return 0
+    return len(np.broadcast_shapes(*[(1,) if np.result_type(index[k]).kind == "b"
+                                     else np.shape(index[k]) for k in arrays]))
+
+
+def _as_tuple(index) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _index_values(index):
+    """A batched index's raw integer values (None when they are batched at a lower level)."""
+    if isinstance(index, Tensor):
+        index = index._data
+    if isinstance(index, Logical):
+        return None
+    if np.result_type(index).kind == "b":
+        raise ValueError("vmap: x[mask] with a batched boolean mask has as many elements as "
+                         "the mask has True entries, which differs between examples; use "
+                         "chainrule.where(mask, x, 0) instead")
+    return np.asarray(index)
+
+
+def _rows(n: int, idx: np.ndarray) -> np.ndarray:
+    return np.arange(n).reshape((n,) + (1,) * (idx.ndim - 1))
+
+
+def _check_rows(idx: np.ndarray, m: int) -> None:
+    if idx.size and (idx.min() < -m or idx.max() >= m):
+        bad = idx[(idx < -m) | (idx >= m)].flat[0]
+        raise IndexError(f"getitem: index {bad} is out of bounds for axis 0 with size {m}")
+
+
+def _getitem_batch(flags, x, index):
+    if flags[1]:  # a batched integer index (z[y], a label per example) into axis 0
+        idx = _index_values(index)
+        if idx is None:
+            return loop(getitem, flags, [x, index], {}, index.shape[0], warn=False)
+        if not flags[0]:
+            return getitem(x, idx)
+        _check_rows(idx, x.shape[1])
+        return getitem(x, (_rows(x.shape[0], idx), idx))
+    index = _as_tuple(index)
+    return move_axis(getitem(x, (slice(None), *index)), _batch_position(index), 0)
+
+
+def _scatter_add_batch(flags, g, index, shape):
+    n = batch_size(flags, (g, index))
+    if flags[1]:
+        idx = _index_values(index)
+        if idx is None:
+            return loop(scatter_add, flags, [g, index, shape], {}, n, warn=False)
+        g = g if flags[0] else broadcast_to(g, (n, *np.shape(g)))
+        return scatter_add(g, (_rows(n, idx), idx), (n, *shape))
+    index = _as_tuple(index)
+    return scatter_add(move_axis(g, 0, _batch_position(index)), (slice(None), *index),
+                       (n, *shape))
+
+
+def _index_update_batch(flags, x, index, value):
+    n = batch_size(flags, (x, index, value))
+    if flags[1]:
+        return loop(index_update, flags, [x, index, value], {}, n, warn=False)
+    if not flags[0]:
+        x = broadcast_to(x, (n, *np.shape(x)))
+    index = _as_tuple(index)
+    if flags[2]:
+        region = np.broadcast_to(np.zeros((), bool), x.shape[1:])[index].shape
+        value = move_axis(align((False, True), (np.broadcast_to(False, region), value))[1], 0,
+                          _batch_position(index))
+    return index_update(x, (slice(None), *index), value)
+
+
+def _concatenate_batch(flags, *arrays, axis=0):
+    n = batch_size(flags, arrays)
+    arrays = [a if b else broadcast_to(a, (n, *np.shape(a))) for b, a in zip(flags, arrays)]
+    return _concatenate(*arrays, axis=axis_in(axis, arrays[0].ndim - 1, "concatenate"))
+
+
+def _pad_batch(flags, x, pad_width, constant_values=0):
+    if not flags[0] or any(flags[1:]):
+        return loop(pad, flags, [x, pad_width, constant_values], {}, batch_size(flags, (
+            x, pad_width, constant_values)), warn=False)
+    return pad(x, [(0, 0), *_pad_widths(pad_width, x.ndim - 1).tolist()], constant_values)
+
+
+getitem.defbatch(_getitem_batch)
+scatter_add.defbatch(_scatter_add_batch)
+index_update.defbatch(_index_update_batch)
+_concatenate.defbatch(_concatenate_batch)
+pad.defbatch(_pad_batch)

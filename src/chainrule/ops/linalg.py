@@ -8,6 +8,8 @@ import string
 
 import numpy as np
 
+from chainrule.batching import axis_in
+from chainrule.ops.batch_rules import align, along_axis
 from chainrule.ops.elementwise import abs, mul, unsupported_type, where
 from chainrule.ops.reduce import _spread, max, min, sum
 from chainrule.ops.shape import (
@@ -278,3 +280,51 @@ NUMPY = {
     np.matmul: matmul, np.dot: dot, np.outer: outer, np.einsum: einsum, np.trace: trace,
     np.diagonal: diagonal, np.linalg.norm: norm,
 }
+
+
+# ----- vmap: matmul and einsum batch over a leading axis -------------------------------
+def _matmul_batch(flags, a, b):
+    fa, fb = flags
+    ra, rb = a.ndim - fa, b.ndim - fb  # the ranks of one example
+    if ra == 0 or rb == 0:
+        raise ValueError(_matmul_error(a.shape[fa:], b.shape[fb:]))
+    if (fa and not fb and (rb <= 2 or rb <= ra)) or (fb and not fa and rb >= 2 and ra <= rb) \
+            or (fa and fb and ra == rb >= 2):
+        return matmul(a, b)  # NumPy's own broadcasting already pairs the batch axes
+    if ra == 1 and rb == 1:  # vector . vector
+        return sum(mul(*align(flags, (a, b))), axis=-1)
+    a = unsqueeze(a, -2) if ra == 1 else a  # vectors as a row / a column
+    b = unsqueeze(b, -1) if rb == 1 else b
+    lead = builtins.max(a.ndim - fa, b.ndim - fb) - 2
+    a, b = (reshape(x, (x.shape[0],) + (1,) * (lead + 3 - x.ndim) + x.shape[1:]) if f else x
+            for f, x in ((fa, a), (fb, b)))
+    out = matmul(a, b)
+    out = squeeze(out, -2) if ra == 1 else out
+    return squeeze(out, -1) if rb == 1 else out
+
+
+def _einsum_batch(flags, subscripts, *operands):
+    flags = flags[1:]
+    ins, out = _parse_einsum(subscripts, [o.shape[f:] for f, o in zip(flags, operands)])
+    used = set("".join(ins) + out)
+    z = next(c for c in string.ascii_letters if c not in used)
+    spec = ",".join(z + s if f else s for s, f in zip(ins, flags))
+    return einsum(f"{spec}->{z}{out}", *operands)
+
+
+def _diagonal_batch(flags, x, offset=0, axis1=0, axis2=1):
+    nd = x.ndim - 1
+    return diagonal(x, offset, axis_in(axis1, nd, "diagonal"), axis_in(axis2, nd, "diagonal"))
+
+
+def _embed_batch(flags, d, shape, offset=0, axis1=0, axis2=1):
+    nd = len(shape)
+    return diagonal_embed(d, (d.shape[0], *shape), offset, axis_in(axis1, nd, "diagonal"),
+                          axis_in(axis2, nd, "diagonal"))
+
+
+matmul.defbatch(_matmul_batch)
+einsum.defbatch(_einsum_batch)
+diagonal.defbatch(_diagonal_batch)
+diagonal_embed.defbatch(_embed_batch)
+_norm2.defbatch(along_axis(_norm2))

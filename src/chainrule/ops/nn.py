@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.elementwise import exp
-from chainrule.ops.linalg import _matmul_error, matmul
-from chainrule.ops.reduce import sum
-from chainrule.ops.shape import named_error, reshape
+from chainrule.batching import loop
+from chainrule.ops.batch_rules import along_axis, batch_size, broadcasting
+from chainrule.ops.elementwise import add, exp
+from chainrule.ops.indexing import _index_values, getitem
+from chainrule.ops.linalg import _matmul_batch, _matmul_error, matmul
+from chainrule.ops.reduce import mean, sum
+from chainrule.ops.shape import broadcast_to, named_error, reshape
 from chainrule.primitive import primitive
+from chainrule.tensor import Tensor
 
 
 def _log_normalizer(x, axis):
@@ -130,3 +134,35 @@ cross_entropy_logits.defjvp(_ce_jvp, None)
 
 
 NUMPY: dict = {}  # no NumPy twins
+
+
+# ----- vmap ----------------------------------------------------------------------------
+def _linear_batch(flags, x, w, b):
+    if flags == (True, False, False) and x.ndim >= 2:
+        return linear(x, w, b)  # examples are rows already: one matmul for the batch
+    xw = _matmul_batch(flags[:2], x, w) if any(flags[:2]) else matmul(x, w)
+    return broadcasting(add)((any(flags[:2]), flags[2]), xw, b)
+
+
+def _ce_batch(flags, logits, labels):
+    n = batch_size(flags, (logits, labels))
+    y = _index_values(labels) if flags[1] else np.asarray(
+        labels._data if isinstance(labels, Tensor) else labels)
+    if y is None:
+        return loop(cross_entropy_logits, flags, [logits, labels], {}, n, warn=False)
+    if not flags[0]:
+        logits = broadcast_to(logits, (n, *np.shape(logits)))
+    if not flags[1]:
+        y = np.broadcast_to(y, (n, *y.shape))
+    if logits.ndim != 3 or y.shape != logits.shape[:2]:  # one example's error
+        _check_labels(np.broadcast_to(0.0, logits.shape[1:]), y[0])
+    _check_labels(np.broadcast_to(0.0, (y.size, logits.shape[2])), y.reshape(-1))
+    picked = getitem(log_softmax(logits, axis=-1),
+                     (np.arange(n)[:, None], np.arange(logits.shape[1])[None, :], y))
+    return -mean(picked, axis=-1)
+
+
+softmax.defbatch(along_axis(softmax, -1))
+log_softmax.defbatch(along_axis(log_softmax, -1))
+linear.defbatch(_linear_batch)
+cross_entropy_logits.defbatch(_ce_batch)

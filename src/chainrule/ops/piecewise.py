@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.ops.batch_rules import each_broadcasting
 from chainrule.ops.elementwise import operand_error, sign, ufunc_call, unsupported_type, where
 from chainrule.primitive import primitive
 from chainrule.tensor import Tensor
@@ -209,6 +210,10 @@ def _dcopysign(g, x, y):
 # d copysign(x, y) = sign(x) sign(y) dx + 0 dy
 copysign.defvjp(lambda g, ans, x, y: _dcopysign(g, x, y), _flat)
 copysign.defjvp(lambda t, ans, x, y: _dcopysign(t, x, y), _flat)
+
+# vmap: all elementwise, so each batching rule only aligns the ranks.
+each_broadcasting(fabs, fmax, fmin, remainder, fmod, floor, ceil, trunc, rint, fix, round,
+                  nan_to_num, heaviside, copysign)
 
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {

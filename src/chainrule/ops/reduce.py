@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.ops.batch_rules import along_axis
 from chainrule.ops.elementwise import exp, sqrt
 from chainrule.ops.shape import broadcast_to, named_error, normalize_axes, reshape
 from chainrule.primitive import primitive
@@ -181,6 +182,9 @@ logsumexp.defjvp(lambda t, ans, x, axis=None, keepdims=False:
                      axis=axis, keepdims=keepdims))
 
 
+# vmap: each reduction's axis shifted past the batch axis (None: all of an example's axes)
+for _p in (sum, mean, max, min, prod, logsumexp):
+    _p.defbatch(along_axis(_p))
 
 NUMPY = {
     np.sum: sum, np.mean: mean, np.var: var, np.std: std, np.max: max, np.amax: max,

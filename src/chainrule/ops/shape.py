@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule.batching import axis_in
 from chainrule.primitive import primitive
 
 
@@ -151,6 +152,31 @@ def flatten(x, start_axis: int = 0, end_axis: int = -1):
     if s > e:
         raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
     return reshape(x, shape[:s] + (-1,) + shape[e + 1:])
+
+
+# ----- vmap: each example's shape argument gets the batch axis in front ----------------
+def _as_shape(shape) -> tuple:
+    return (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+
+
+def _transpose_batch(flags, x, axes=None):
+    nd = x.ndim - 1
+    if axes is None:
+        return transpose(x, (0, *range(nd, 0, -1)))
+    return transpose(x, (0, *(axis_in(a, nd, "transpose") for a in axes)))
+
+
+def _broadcast_batch(flags, x, shape):
+    shape = _as_shape(shape)
+    lead = (1,) * (len(shape) + 1 - x.ndim)  # example axes NumPy would add on the left
+    return broadcast_to(reshape(x, (x.shape[0], *lead, *x.shape[1:])), (x.shape[0], *shape))
+
+
+reshape.defbatch(lambda flags, x, shape: reshape(x, (x.shape[0], *_as_shape(shape))))
+transpose.defbatch(_transpose_batch)
+swapaxes.defbatch(lambda flags, x, a, b: swapaxes(x, axis_in(a, x.ndim - 1, "swapaxes"),
+                                                  axis_in(b, x.ndim - 1, "swapaxes")))
+broadcast_to.defbatch(_broadcast_batch)
 
 
 NUMPY = {

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from chainrule.ops.batch_rules import each_broadcasting
 from chainrule.ops.elementwise import cos, operand_error, sqrt, ufunc_call, where
 from chainrule.primitive import primitive
 
@@ -211,6 +212,10 @@ def _dsinc(x):
 
 sinc.defvjp(lambda g, ans, x: g * _dsinc(x))           # d sinc x = (cos(pi x) - sinc x) / x dx
 sinc.defjvp(lambda t, ans, x: t * _dsinc(x))
+
+# vmap: all elementwise, so each batching rule only aligns the ranks.
+each_broadcasting(sinh, cosh, arcsinh, arccosh, arctanh, arcsin, arccos, arctan, arctan2, hypot,
+                  deg2rad, rad2deg, sinc)
 
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {
