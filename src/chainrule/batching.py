@@ -22,6 +22,8 @@ example, so value-dependent Python can't be batched; ``chainrule.where`` can.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -53,7 +55,7 @@ def values_error(shape: tuple, dtype: Any, what: str) -> TypeError:
 
 
 _SHAPE_QUERIES = {np.shape: lambda t: t.shape, np.ndim: lambda t: t.ndim,
-                  np.size: lambda t: t.size, np.result_type: lambda t: t.dtype}
+                  np.size: lambda t: t.size}
 _LIKE = {np.zeros_like: np.zeros, np.ones_like: np.ones, np.empty_like: np.empty}
 
 
@@ -91,9 +93,17 @@ class Logical:
     def __array_function__(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
         if func in _SHAPE_QUERIES and len(args) == 1 and not kwargs:
             return _SHAPE_QUERIES[func](self)
+        if func is np.result_type:
+            return np.result_type(*[a.dtype if isinstance(a, Logical) else a for a in args])
         if func in _LIKE and args and args[0] is self:  # the same constant for every example
             return _LIKE[func](self.shape, kwargs.get("dtype") or self.dtype)
         raise values_error(self.shape, self.dtype, f"np.{func.__name__}")
+
+    def _refuse(self, *args: Any) -> Any:
+        raise values_error(self.shape, self.dtype, "a comparison or truth test")
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __hash__ = object.__hash__
 
     def __getattr__(self, name: str) -> Any:  # .item(), .copy(), .astype(), ...
         if name.startswith("__"):  # NumPy's probes (__array_interface__): then __array__
@@ -224,3 +234,57 @@ def axes_in(axis: Any, nd: int, op: str) -> Any:
     if isinstance(axis, tuple | list):
         return tuple(axis_in(a, nd, op) for a in axis)
     return axis_in(axis, nd, op)
+
+
+def per_example(*names: str) -> Callable:
+    """Decorator for a composed function that reads the values of its arguments ``names``
+    (sort's argsort, take's indices, a check that weights don't sum to zero): when one of
+    them is batched (at the highest level), the function runs once per example and the
+    results are stacked: the loop fallback of a primitive without a rule, warned once."""
+    def decorate(fn: Callable) -> Callable:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            level = _top_batch_level([bound.get(n) for n in names])
+            if not level:
+                return fn(*args, **kwargs)
+            return _loop_function(fn, level, args, kwargs)
+
+        return run
+
+    return decorate
+
+
+def _top_batch_level(values: list) -> int:
+    from chainrule.tensor import Tensor
+    from chainrule.tree import tree_leaves
+
+    return max((x._fw[0] for x in tree_leaves(values)
+                if isinstance(x, Tensor) and type(x._fw) is Batch), default=0)
+
+
+def _loop_function(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    from chainrule.ops.indexing import getitem, stack
+    from chainrule.tensor import Tensor
+    from chainrule.tree import tree_flatten, tree_map, tree_unflatten
+
+    def at_level(x: Any) -> bool:
+        return isinstance(x, Tensor) and type(x._fw) is Batch and x._fw[0] == level
+
+    leaves, tdef = tree_flatten((args, kwargs))
+    size = next(x._fw[2] for x in leaves if at_level(x))
+    name = getattr(fn, "__name__", repr(fn))
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(f"vmap: {name} reads the values of a batched argument, so it runs as a "
+                      "Python loop over the batch", stacklevel=3)
+    outs = []
+    for k in range(size):
+        a, kw = tree_unflatten(tdef, [getitem(x._fw[1], k) if at_level(x) else x
+                                      for x in leaves])
+        outs.append(fn(*a, **kw))
+    if size == 0:
+        raise ValueError(f"vmap: {name} over an empty batch (its result's shape is unknown)")
+    return tree_map(lambda *xs: batched(level, stack(list(xs)), size), *outs)

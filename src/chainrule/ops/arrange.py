@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.exceptions import AxisError
 
-from chainrule.batching import axes_in
+from chainrule.batching import axes_in, per_example
 from chainrule.ops.indexing import getitem
 from chainrule.ops.shape import named_error, reshape, swapaxes, transpose
 from chainrule.primitive import primitive
@@ -83,6 +83,7 @@ def _check_bounds(idx: np.ndarray, n: int, op: str, shape: tuple[int, ...], axis
 
 
 # ----- gathers: take, take_along_axis, sort, partition --------------------------------------
+@per_example("indices")
 def take_along_axis(x: Any, indices: Any, axis: int | None = -1) -> Any:
     """``np.take_along_axis``: ``out[..., j, ...] = x[..., indices[..., j, ...], ...]`` along
     ``axis`` (axis None: on the flattened x, with 1-D indices).
@@ -112,6 +113,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None = -1) -> Any:
     return gather(x, grid)
 
 
+@per_example("indices")
 def take(x: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> Any:
     """``np.take``: the elements of x at ``indices`` along ``axis`` (None: of the flattened x).
     ``mode`` 'raise' refuses out-of-range indices, 'wrap' wraps them, 'clip' clips them.
@@ -134,6 +136,7 @@ def take(x: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
     return gather(x, _along(idx, ax, len(shape)))
 
 
+@per_example("x")
 def sort(x: Any, axis: int | None = -1, kind: str | None = None,
          stable: bool | None = None) -> Any:
     """The values of x sorted along ``axis`` (None: of the flattened x), as ``np.sort``.
@@ -151,6 +154,7 @@ def sort(x: Any, axis: int | None = -1, kind: str | None = None,
     return take_along_axis(x, np.argsort(values(x), axis=ax, kind="stable"), ax)
 
 
+@per_example("x")
 def partition(x: Any, kth: int | Sequence[int], axis: int | None = -1,
               kind: str = "introselect") -> Any:
     """``np.partition``: x rearranged along ``axis`` so that the element at each ``kth``
@@ -276,6 +280,7 @@ def tile(x: Any, reps: int | Sequence[int]) -> Any:
     return _pick(reshape(x, shape), [np.tile(np.arange(n), r) for n, r in zip(shape, counts)])
 
 
+@per_example("repeats")
 def repeat(x: Any, repeats: int | Sequence[int], axis: int | None = None) -> Any:
     """Each element of x repeated along ``axis`` (None: of the flattened x), as ``np.repeat``;
     ``repeats`` is one count for all or one per element along the axis.

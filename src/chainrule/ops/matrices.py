@@ -14,6 +14,7 @@ import builtins
 
 import numpy as np
 
+from chainrule.batching import per_example
 from chainrule.ops.cumulative import as_array, check_axis
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate, getitem
@@ -79,16 +80,17 @@ def select(condlist, choicelist, default=0):
     if not condlist:
         raise ValueError("select: the condition list is empty")
     for i, c in enumerate(condlist):
-        if np.asarray(_raw(c)).dtype != bool:
-            raise TypeError(f"select: condition {i} has dtype {np.asarray(_raw(c)).dtype}; "
+        if np.result_type(c).kind != "b":
+            raise TypeError(f"select: condition {i} has dtype {np.result_type(c)}; "
                             "conditions must be boolean arrays")
     out = default
     for c, choice in zip(condlist[::-1], choicelist[::-1]):
-        out = where(_raw(c), choice, out)
+        out = where(c, choice, out)
     return out
 
 
 # ----- linspace -------------------------------------------------------------------------
+@per_example("start", "stop")
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype=None, axis: int = 0):
     """``num`` evenly spaced values from start to stop (stop included when ``endpoint``):
@@ -125,6 +127,7 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
 
 
 # ----- statistics -----------------------------------------------------------------------
+@per_example("weights")
 def average(a, axis=None, weights=None, returned: bool = False, keepdims: bool = False):
     """The weighted mean sum(a w) / sum(w) over ``axis`` (the plain mean without weights).
     ``weights`` has a's shape, or the shape of a along ``axis``. Differentiable in a and
@@ -159,6 +162,7 @@ def ptp(a, axis=None, keepdims: bool = False):
     return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
 
 
+@per_example("a")
 def median(a, axis: int | None = None, keepdims: bool = False):
     """The middle value along ``axis`` (of the flattened input when None); for an even count,
     the mean of the two middle values. The gradient goes to the middle element(s), half to
@@ -181,6 +185,7 @@ def median(a, axis: int | None = None, keepdims: bool = False):
     return reshape(out, (1,) * a.ndim) if keepdims and axis is None else out
 
 
+@per_example("x", "xp", "fp")
 def interp(x, xp, fp, left=None, right=None, period=None):
     """Piecewise-linear interpolation of the points (xp, fp) at x, xp increasing:
     fp_j + (fp_{j+1} - fp_j) / (xp_{j+1} - xp_j) (x - xp_j) on [xp_j, xp_{j+1}); ``left``

@@ -75,8 +75,8 @@ def _quotient(x, y, ans):
     """The whole number q with x = q y + ans (floor(x/y) for remainder, trunc(x/y) for fmod),
     recovered from the result itself so it agrees with NumPy's rounding at the edges. It is
     piecewise constant, so it is computed on raw arrays and not differentiated."""
-    x, y, ans = _raw(x), _raw(y), _raw(ans)
-    return np.rint((x - ans) / y)
+    x, y, ans = (v.detach() if isinstance(v, Tensor) else v for v in (x, y, ans))
+    return rint((x - ans) / y)
 
 
 @primitive
