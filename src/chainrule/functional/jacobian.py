@@ -22,10 +22,17 @@ from chainrule.functional.nesting import (
     _split_by,
 )
 from chainrule.functional.reverse import vjp
-from chainrule.ops.indexing import stack
+from chainrule.functional.vmap import vmap
+from chainrule.ops.indexing import concatenate
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
-from chainrule.tree import TreeDef, tree_flatten, tree_leaves_with_path, tree_unflatten
+from chainrule.tree import (
+    TreeDef,
+    tree_broadcast_prefix,
+    tree_flatten,
+    tree_leaves_with_path,
+    tree_unflatten,
+)
 
 
 def _float_dtype(x: Any) -> np.dtype:
@@ -33,18 +40,33 @@ def _float_dtype(x: Any) -> np.dtype:
         else np.dtype(np.float64)
 
 
-def _basis(x: Any) -> list[np.ndarray]:
-    """The unit vectors of x's input space, each shaped like x."""
-    eye = np.eye(int(np.size(x)), dtype=_float_dtype(x))
-    return [row.reshape(np.shape(x)) for row in eye]
+def _basis(like: Any, dtype_of: Any) -> np.ndarray:
+    """The unit vectors of the space of ``like``, stacked: shape (size,) + like.shape, in
+    the float dtype of ``dtype_of``."""
+    n = int(np.size(like))
+    return np.eye(n, dtype=_float_dtype(dtype_of)).reshape((n, *np.shape(like)))
 
 
-def _assemble(pieces: list, shape: tuple[int, ...], axis: int, like: Any) -> Any:
-    """Stack per-direction results (along the input axis for jacfwd, the output axis for
-    jacrev), reshape to ``shape`` = out.shape + in.shape, in the dtype of input ``like``."""
-    if not pieces:
+def _chunked(fn: Callable, basis: np.ndarray, chunk_size: int | None, out_axes: Any) -> Any:
+    """``vmap(fn, out_axes=out_axes)(basis)``, in chunks of ``chunk_size`` basis vectors (all
+    at once for None) joined along the mapped axis: the memory of one chunk at a time."""
+    if chunk_size is None or chunk_size >= len(basis):
+        return vmap(fn, out_axes=out_axes)(basis)
+    parts = [tree_flatten(vmap(fn, out_axes=out_axes)(basis[i:i + chunk_size]))
+             for i in range(0, len(basis), chunk_size)]
+    first, out_def = parts[0]
+    axes = tree_broadcast_prefix(out_axes, tree_unflatten(out_def, first))
+    joined = [leaf if a is None else concatenate([p[0][k] for p in parts], axis=a)
+              for k, (leaf, a) in enumerate(zip(first, axes))]
+    return tree_unflatten(out_def, joined)
+
+
+def _assemble(block: Any, shape: tuple[int, ...], like: Any) -> Any:
+    """One Jacobian block, the mapped axis already where ``shape`` = out.shape + in.shape
+    wants it, reshaped, in the dtype of input ``like``."""
+    if np.size(block) == 0:
         return np.zeros(shape, _float_dtype(like))
-    return _in_dtype(reshape(stack(pieces, axis=axis), shape), like)
+    return _in_dtype(reshape(block, shape), like)
 
 
 class _Flat:
@@ -61,35 +83,44 @@ class _Flat:
         return tuple(outs)
 
 
-def _jacfwd_blocks(flat: _Flat, xs: list) -> tuple[list[list], tuple]:
-    """Jacobian blocks ``[output leaf k][input leaf j]``, one jvp per input direction; and
-    the output leaves of one pass."""
+def _jacfwd_blocks(flat: _Flat, xs: list, chunk_size: int | None) -> tuple[list[list], tuple]:
+    """Jacobian blocks ``[output leaf k][input leaf j]``: per input leaf, the jvps of all its
+    basis directions in one vmapped pass (the columns land on the last axis); and the output
+    leaves."""
     per_input, outs = [], None
     for j, x in enumerate(xs):
         def f_j(xj: Any, j: int = j) -> tuple:
             return flat(*xs[:j], xj, *xs[j + 1:])
 
-        directions = _basis(x) or [np.zeros(np.shape(x))]  # empty x: one pass for the shapes
-        passes = [jvp(f_j, (x,), (e,)) for e in directions]
-        outs = passes[0][0]
-        columns = [] if np.size(x) == 0 else [t for _, t in passes]
-        per_input.append([_assemble([c[k] for c in columns], np.shape(o) + np.shape(x), -1, x)
-                          for k, o in enumerate(outs)])
+        if np.size(x) == 0:  # no directions: one pass for the output's shapes
+            outs = jvp(f_j, (x,), (np.zeros(np.shape(x)),))[0]
+            columns = [np.zeros((*np.shape(o), 0)) for o in outs]
+        else:
+            outs, columns = _chunked(lambda e, f_j=f_j, x=x: jvp(f_j, (x,), (e,)),
+                                     _basis(x, x), chunk_size, (None, -1))
+        per_input.append([_assemble(c, np.shape(o) + np.shape(x), x)
+                          for c, o in zip(columns, outs)])
     if outs is None:  # no input leaves: f evaluated once for its output's structure
         outs = flat()
         return [[] for _ in outs], outs
     return [list(b) for b in zip(*per_input)], outs
 
 
-def _jacrev_blocks(outs: tuple, vjp_fn: Callable, xs: Sequence[Any]) -> list[list]:
-    """Jacobian blocks ``[output leaf k][input leaf j]``, one reverse pass per output
-    element over the graph recorded once by ``vjp``."""
+def _jacrev_blocks(outs: tuple, vjp_fn: Callable, xs: Sequence[Any],
+                   chunk_size: int | None) -> list[list]:
+    """Jacobian blocks ``[output leaf k][input leaf j]``: per output leaf, the reverse passes
+    of all its elements (over the graph recorded once by ``vjp``) as one vmapped pass (the
+    rows land on the first axis)."""
     blocks = []
     for k, o in enumerate(outs):
-        rows = [vjp_fn(tuple(e if i == k else None for i in range(len(outs))))
-                for e in _basis(o)]
-        blocks.append([_assemble([r[j] for r in rows], np.shape(o) + np.shape(x), 0, x)
-                       for j, x in enumerate(xs)])
+        def row(e: Any, k: int = k) -> tuple:
+            return vjp_fn(tuple(e if i == k else None for i in range(len(outs))))
+
+        if np.size(o) == 0:
+            rows = [np.zeros((0, *np.shape(x))) for x in xs]
+        else:
+            rows = _chunked(row, _basis(o, o), chunk_size, 0)
+        blocks.append([_assemble(r, np.shape(o) + np.shape(x), x) for r, x in zip(rows, xs)])
     return blocks
 
 
@@ -131,7 +162,7 @@ def _choose(mode: str, n_in: int, n_out: int) -> JacobianChoice:
 
 
 def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
-             explain: bool = False) -> Callable:
+             explain: bool = False, chunk_size: int | None = None) -> Callable:
     """The Jacobian of ``f`` with respect to argument(s) ``argnums``.
 
     Each block has shape out.shape + in.shape and the input leaf's dtype (whatever the
@@ -141,14 +172,17 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
 
     ``mode``: "forward" (alias "fwd"), "reverse" ("rev") or "auto", which records f once
     to learn its output size m, then takes forward mode when the n inputs are fewer than
-    the m outputs and reverse mode (reusing that recording) otherwise. With
+    the m outputs and reverse mode (reusing that recording) otherwise. Either way the passes
+    (basis vectors) run as one vmapped pass, ``chunk_size`` of them at a time if given. With
     ``explain=True`` the function returns ``(jacobian, JacobianChoice)``.
     """
-    return _jacobian(f, argnums, mode, explain, "jacobian")
+    return _jacobian(f, argnums, mode, explain, "jacobian", chunk_size)
 
 
 def _jacobian(f: Callable, argnums: int | Sequence[int], mode: str, explain: bool,
-              op: str) -> Callable:
+              op: str, chunk_size: int | None = None) -> Callable:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"{op}: chunk_size must be a positive int or None, got {chunk_size!r}")
     if mode not in _MODES:
         raise ValueError(f"{op}: mode {mode!r} is not one of {sorted(_MODES)}")
     mode = _MODES[mode]
@@ -166,9 +200,9 @@ def _jacobian(f: Callable, argnums: int | Sequence[int], mode: str, explain: boo
         if mode != "forward":
             outs, vjp_fn = vjp(flat, *xs)
         if mode == "forward" or (mode == "auto" and n_in < _size(outs)):
-            blocks, outs = _jacfwd_blocks(flat, xs)
+            blocks, outs = _jacfwd_blocks(flat, xs, chunk_size)
         else:
-            blocks = _jacrev_blocks(outs, vjp_fn, xs)
+            blocks = _jacrev_blocks(outs, vjp_fn, xs, chunk_size)
         choice = _choose(mode, n_in, _size(outs))
         per_out = [_split_by(in_def.children, b) for b in blocks]
         per_out = [trees[0] if single else tuple(trees) for trees in per_out]
@@ -182,21 +216,26 @@ def _size(outs: Sequence[Any]) -> int:
     return sum(int(np.size(o)) for o in outs)
 
 
-def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """The Jacobian by forward mode: one ``jvp`` per input element (a basis direction),
-    so (number of inputs) passes. Shape out.shape + in.shape, as in JAX."""
-    return _jacobian(f, argnums, "forward", False, "jacfwd")
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None) -> Callable:
+    """The Jacobian by forward mode: a ``jvp`` per input element (a basis direction), all of
+    them one vmapped pass (``chunk_size`` directions at a time to bound memory, as
+    ``torch.func``). Shape out.shape + in.shape, as in JAX."""
+    return _jacobian(f, argnums, "forward", False, "jacfwd", chunk_size)
 
 
-def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """The Jacobian by reverse mode: f recorded once, then one reverse pass per output
-    element, so (number of outputs) passes. Shape out.shape + in.shape, as in JAX."""
-    return _jacobian(f, argnums, "reverse", False, "jacrev")
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None) -> Callable:
+    """The Jacobian by reverse mode: f recorded once, then a reverse pass per output element,
+    all of them one vmapped pass over the recording (``chunk_size`` rows at a time to bound
+    memory). Shape out.shape + in.shape, as in JAX."""
+    return _jacobian(f, argnums, "reverse", False, "jacrev", chunk_size)
 
 
-def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def hessian(f: Callable, argnums: int | Sequence[int] = 0,
+            chunk_size: int | None = None) -> Callable:
     """The Hessian of scalar ``f``, forward-over-reverse: ``jacfwd(jacrev(f))``.
     Shape in.shape + in.shape (nested tuples for a tuple of argnums); for a container
     argument nested as in JAX: ``hessian(f)(p)["a"]["b"]`` has shape a.shape + b.shape."""
-    return _jacobian(_jacobian(f, argnums, "reverse", False, "hessian"), argnums, "forward",
-                     False, "hessian")
+    return _jacobian(_jacobian(f, argnums, "reverse", False, "hessian", chunk_size), argnums,
+                     "forward", False, "hessian", chunk_size)

@@ -154,7 +154,7 @@ def _in_dtype(g: Any, like: Any) -> Any:
 def _export_leaf(x: Any, as_tensor: bool) -> Any:
     if not isinstance(x, Tensor | np.ndarray | np.generic | int | float | complex):
         return x  # strings and other objects (in aux) pass through
-    if as_tensor:
+    if as_tensor or is_batched(x):  # (a batched value is only a Tensor, inside its vmap)
         return x if isinstance(x, Tensor) else make(np.asarray(x), None)
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
     if arr.ndim == 0:
