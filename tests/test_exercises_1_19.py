@@ -278,6 +278,7 @@ def test_ex18_19_modes(results, n, mode, passes):
     q = results[n].quantities
     assert q["auto mode"] == mode
     assert q["passes (forward, reverse)"] == passes
-    assert q["evaluations of f (forward, reverse)"] == (passes[0], 1)
-    fwd, rev = q["seconds (forward, reverse)"]
-    assert (fwd > rev) == (mode == "reverse")
+    assert q["evaluations of f looped (forward, reverse)"] == (passes[0], 1)
+    assert q["evaluations of f batched (forward, reverse)"] == (1, 1)
+    for how in ("looped", "batched"):  # measured and reported, not compared (a loaded machine)
+        assert all(t > 0 for t in q[f"seconds {how} (forward, reverse)"])
