@@ -23,7 +23,7 @@ from chainrule.functional.nesting import (
 )
 from chainrule.functional.reverse import vjp
 from chainrule.functional.vmap import vmap
-from chainrule.ops.indexing import concatenate
+from chainrule.ops.indexing import concatenate, stack
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
 from chainrule.tree import (
@@ -47,18 +47,30 @@ def _basis(like: Any, dtype_of: Any) -> np.ndarray:
     return np.eye(n, dtype=_float_dtype(dtype_of)).reshape((n, *np.shape(like)))
 
 
+_FEW = 2  # this many passes or fewer run one by one: batching them would save nothing
+
+
 def _chunked(fn: Callable, basis: np.ndarray, chunk_size: int | None, out_axes: Any) -> Any:
     """``vmap(fn, out_axes=out_axes)(basis)``, in chunks of ``chunk_size`` basis vectors (all
-    at once for None) joined along the mapped axis: the memory of one chunk at a time."""
+    at once for None) joined along the mapped axis: the memory of one chunk at a time. A
+    basis of one or two vectors runs as plain passes (stacked the same way)."""
+    if len(basis) <= _FEW:
+        return _joined([fn(e) for e in basis], out_axes, stack)
     if chunk_size is None or chunk_size >= len(basis):
         return vmap(fn, out_axes=out_axes)(basis)
-    parts = [tree_flatten(vmap(fn, out_axes=out_axes)(basis[i:i + chunk_size]))
-             for i in range(0, len(basis), chunk_size)]
-    first, out_def = parts[0]
-    axes = tree_broadcast_prefix(out_axes, tree_unflatten(out_def, first))
-    joined = [leaf if a is None else concatenate([p[0][k] for p in parts], axis=a)
-              for k, (leaf, a) in enumerate(zip(first, axes))]
-    return tree_unflatten(out_def, joined)
+    return _joined([vmap(fn, out_axes=out_axes)(basis[i:i + chunk_size])
+                    for i in range(0, len(basis), chunk_size)], out_axes, concatenate)
+
+
+def _joined(parts: list, out_axes: Any, join: Callable) -> Any:
+    """The parts' leaves joined (stacked or concatenated) along their ``out_axes`` axis; a
+    leaf with axis None is the same in every part and taken from the first."""
+    flat = [tree_flatten(p)[0] for p in parts]
+    out_def = tree_flatten(parts[0])[1]
+    axes = tree_broadcast_prefix(out_axes, parts[0])
+    return tree_unflatten(out_def, [flat[0][k] if a is None else join([f[k] for f in flat],
+                                                                      axis=a)
+                                    for k, a in enumerate(axes)])
 
 
 def _assemble(block: Any, shape: tuple[int, ...], like: Any) -> Any:

@@ -336,11 +336,12 @@ minimum.defjvp(lambda t, ans, x, y: _share(t, y, x),
 
 
 def _inside(x, a_min, a_max):
+    """The mask [a_min <= x <= a_max] (np.logical_and: a batched mask stays batched)."""
     keep = np.ones(np.shape(x), dtype=bool)
     if a_min is not None:
-        keep &= np.asarray(x >= a_min)
+        keep = np.logical_and(keep, x >= a_min)
     if a_max is not None:
-        keep &= np.asarray(x <= a_max)
+        keep = np.logical_and(keep, x <= a_max)
     return keep
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.ops.batch_rules import along_axis
-from chainrule.ops.elementwise import exp, sqrt
+from chainrule.ops.elementwise import astype, exp, sqrt
 from chainrule.ops.shape import broadcast_to, named_error, normalize_axes, reshape
 from chainrule.primitive import primitive
 
@@ -79,7 +79,7 @@ def _winners(g, ans, x, axis, keepdims, op):
     """g spread over the positions that attain the max (or min), ties sharing it."""
     hit = x == _spread(ans, x.shape, axis, keepdims, op)
     share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _spread(g, x.shape, axis, keepdims, op) * share.astype(x.dtype, copy=False)
+    return _spread(g, x.shape, axis, keepdims, op) * astype(share, x.dtype)
 
 
 def _ones(ans, x):
