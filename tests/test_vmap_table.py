@@ -9,6 +9,11 @@
 
 Each example of a mapped argument is a permutation of the drawn array's elements, so the
 examples differ but stay in the strategy's domain; a draw whose loop fails is rejected.
+
+The composites in :data:`PER_EXAMPLE` read their arguments' values (argsort, searchsorted, a
+zero check) and run once per example under vmap; a derivative taken *inside* the vmap can't
+see through that loop, so there ``vmap(vjp)`` and ``vmap(jvp)`` must either match the loop
+or refuse with a clear ``vmap:`` error, never return a wrong number.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                                            HealthCheck.filter_too_much])
 ALL = pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 RTOL, ATOL = 1e-10, 1e-12
+PER_EXAMPLE = ("sort", "partition", "median", "interp", "linspace", "average")
 
 
 def primitives() -> list[Primitive]:
@@ -56,6 +62,19 @@ def without_rules() -> Iterator[None]:
     finally:
         for p, rule in saved:
             p.batch = rule
+
+
+@contextmanager
+def refused_or_run(case: Case) -> Iterator[list]:
+    """Runs the body; for a PER_EXAMPLE composite a clear ``vmap:`` refusal is accepted (the
+    yielded list then holds it and the caller skips its comparison)."""
+    refused: list = []
+    try:
+        yield refused
+    except (NotImplementedError, TypeError) as e:
+        if not (case.name.startswith(PER_EXAMPLE) and str(e).startswith("vmap:")):
+            raise
+        refused.append(e)
 
 
 @contextmanager
@@ -139,8 +158,10 @@ def test_vmap_of_vjp_matches_loop(case: Case, data: st.DataObject) -> None:
     def cotangents(v: object, *xs: object) -> tuple:
         return cr.vjp(case.fn, *xs)[1](v)
 
-    with no_fallback():
+    with refused_or_run(case) as refused, no_fallback():
         got = cr.vmap(cotangents, in_axes=(0, *batch.axes))(cts, *batch.inputs())
+    if refused:
+        return
     for k in range(batch.size):
         want = cotangents(cts[k], *batch.example(k))
         for i, w in enumerate(want):
@@ -159,8 +180,10 @@ def test_vmap_of_jvp_matches_loop(case: Case, data: st.DataObject) -> None:
     def tangent(ts: list, *xs: object) -> object:
         return cr.jvp(case.fn, xs, tuple(ts))[1]
 
-    with no_fallback():
+    with refused_or_run(case) as refused, no_fallback():
         got = cr.vmap(tangent, in_axes=(0, *batch.axes))(tangents, *batch.inputs())
+    if refused:
+        return
     for k in range(batch.size):
         want = tangent([t[k] for t in tangents], *batch.example(k))
         np.testing.assert_allclose(data_of(got)[k], data_of(want), RTOL, ATOL,

@@ -276,6 +276,12 @@ def _loop_function(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     leaves, tdef = tree_flatten((args, kwargs))
     size = next(x._fw[2] for x in leaves if at_level(x))
     name = getattr(fn, "__name__", repr(fn))
+    if any(at_level(x) and x.requires_grad for x in leaves):  # the loop would cut it
+        raise NotImplementedError(
+            f"vmap: {name} reads the values of its batched argument, so it runs once per "
+            "example, which a derivative taken inside the vmap (grad or vjp of it under vmap) "
+            "can't see through; take the derivative outside the vmap (grad of a vmapped "
+            "function), or loop over the examples")
     if name not in _warned:
         _warned.add(name)
         warnings.warn(f"vmap: {name} reads the values of a batched argument, so it runs as a "

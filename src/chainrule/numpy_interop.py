@@ -92,7 +92,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     impl = ufuncs().get(ufunc)
     if method == "__call__" and impl is not None and not kwargs:
         return impl(*inputs)
-    if method == "__call__" and not kwargs and _batched(inputs) and _answers_bool(ufunc):
+    if method == "__call__" and not kwargs and _batched(inputs) and (
+            _answers_bool(ufunc) or _not_float(inputs)):
         from chainrule.batching import boolean_call
 
         return boolean_call(ufunc, inputs)  # x > 0 inside vmap: a batched mask
@@ -110,6 +111,11 @@ def _batched(inputs: tuple) -> bool:
     from chainrule.batching import is_batched
 
     return any(is_batched(x) for x in inputs)
+
+
+def _not_float(inputs: tuple) -> bool:
+    """No floating-point operand (masks, integers): nothing that could carry a derivative."""
+    return all(np.result_type(x).kind in "biu" for x in inputs)
 
 
 def _answers_bool(ufunc: np.ufunc) -> bool:

@@ -270,6 +270,28 @@ class Tensor(_methods.TensorMethods):
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
         return _compared(self, other, _op.ne, "!=")
 
+    # Masks combine as NumPy's arrays do (x > 0) & (x < 1); a batched mask stays batched.
+    def __and__(self, other: Any) -> Any:
+        return np.bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return np.bitwise_and(other, self)
+
+    def __or__(self, other: Any) -> Any:
+        return np.bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return np.bitwise_or(other, self)
+
+    def __xor__(self, other: Any) -> Any:
+        return np.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        return np.bitwise_xor(other, self)
+
+    def __invert__(self) -> Any:
+        return np.invert(self)
+
     # In-place arithmetic changes the data and bumps the version counter.
     def __iadd__(self, other: Any) -> Tensor:
         return _inplace.update(self, other, _ops.add, np.add, "+=")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd import is_grad_enabled
+from chainrule.batching import is_batched
 from chainrule.ops.batch_rules import along_axis
 from chainrule.ops.elementwise import astype, exp, sqrt
 from chainrule.ops.shape import broadcast_to, named_error, normalize_axes, reshape
@@ -137,9 +139,21 @@ def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
     return np.transpose(out, np.argsort(rest + axes))
 
 
+@primitive
+def _exclusive(x, axis=None):
+    """:func:`_exclusive_products` as a primitive, so a batched x (vmap) gets it batched;
+    used where it is not differentiated (no rules)."""
+    return _exclusive_products(x, axis)
+
+
+_exclusive.defbatch(along_axis(_exclusive))
+
+
 def _others(ans, x, axis, keepdims):
     if isinstance(x, np.ndarray):
         return _exclusive_products(x, axis)
+    if is_batched(x) and not (x.requires_grad and is_grad_enabled()):  # not recorded
+        return _exclusive(x.detach(), axis=axis)
     if np.any(x == 0):  # a Tensor (differentiable backward): prod/x needs non-zero factors
         raise NotImplementedError("prod: a differentiable backward through a product with "
                                   "zero factors is not supported")
