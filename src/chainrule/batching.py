@@ -100,9 +100,12 @@ class Logical:
         raise values_error(self.shape, self.dtype, f"np.{func.__name__}")
 
     def _refuse(self, *args: Any) -> Any:
-        raise values_error(self.shape, self.dtype, "a comparison or truth test")
+        raise values_error(self.shape, self.dtype, "Python arithmetic, a comparison or a test")
 
     __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _refuse
+    __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = __neg__ = _refuse
+    __getitem__ = __setitem__ = __iter__ = __float__ = __int__ = __index__ = _refuse
     __hash__ = object.__hash__
 
     def __getattr__(self, name: str) -> Any:  # .item(), .copy(), .astype(), ...
