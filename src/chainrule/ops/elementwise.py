@@ -271,7 +271,7 @@ softplus.defjvp(lambda t, ans, x: t * sigmoid(x))
 
 @primitive
 def relu(x):
-    """max(x, 0)."""
+    """max(x, 0). Subgradient at the kink: 0 at x = 0 (``[x > 0]``), as PyTorch."""
     return np.maximum(x, 0)
 
 
@@ -281,7 +281,7 @@ relu.defjvp(lambda t, ans, x: t * (x > 0))
 
 @primitive
 def abs(x):
-    """|x|"""
+    """|x|. Subgradient at the kink: sign(0) = 0 at x = 0, as PyTorch."""
     return np.abs(x)
 
 
@@ -307,7 +307,8 @@ def _share(g, x, y):
 
 @primitive
 def maximum(x, y):
-    """Elementwise larger of x and y."""
+    """Elementwise larger of x and y. On a tie (x == y) each gets half the gradient,
+    as in PyTorch."""
     try:
         return np.maximum(x, y)
     except (TypeError, ValueError) as e:
@@ -322,7 +323,8 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
 
 @primitive
 def minimum(x, y):
-    """Elementwise smaller of x and y."""
+    """Elementwise smaller of x and y. On a tie (x == y) each gets half the gradient,
+    as in PyTorch."""
     try:
         return np.minimum(x, y)
     except (TypeError, ValueError) as e:

@@ -95,7 +95,9 @@ def _ones(ans, x):
 
 @primitive
 def max(x, axis=None, keepdims=False):
-    """Largest element over ``axis``."""
+    """Largest element over ``axis``. Tied maxima share the gradient evenly, as PyTorch's
+    ``amax`` and full ``max(x)`` do (``torch.max(x, dim)`` instead gives it all to the index
+    it returns)."""
     if np.size(x) == 0:
         raise ValueError(f"max: empty array of shape {np.shape(x)} has no maximum")
     try:
@@ -113,7 +115,7 @@ max.defjvp(lambda t, ans, x, axis=None, keepdims=False:
 
 @primitive
 def min(x, axis=None, keepdims=False):
-    """Smallest element over ``axis``."""
+    """Smallest element over ``axis``. Tied minima share the gradient evenly (see ``max``)."""
     if np.size(x) == 0:
         raise ValueError(f"min: empty array of shape {np.shape(x)} has no minimum")
     try:
