@@ -220,3 +220,14 @@ def test_forward_mode_duals_share_the_version_of_their_primal() -> None:
     with cr.no_grad():
         x += 1.0
     assert d._version == x._version == 1
+
+
+def test_writing_into_the_raw_array_is_not_tracked() -> None:
+    """``t.data`` (and ``t.numpy()``) hand out the array itself: writing into it is NumPy's
+    business, unseen by the version counter, like PyTorch's ``.data``. Assign ``t.data =``,
+    or use ``t[...] = v``, to have the change counted."""
+    x = _base()
+    (x.data)[0, 0] = 50.0
+    assert x._version == 0
+    x[0, 0] = 60.0
+    assert x._version == 1
