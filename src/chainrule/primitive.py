@@ -37,7 +37,7 @@ from typing import Any
 
 from chainrule import anomaly, autograd, cutlog, memory
 from chainrule.autograd import Node
-from chainrule.tensor import Tensor, dual, make, share_versions, view_of
+from chainrule.tensor import Tensor, dual, make, share_versions
 
 Rule = Callable[..., Any] | None
 
@@ -98,9 +98,9 @@ class Primitive:
         if data.base is not None:
             share_versions(result, args)
         else:
-            for a, r in zip(args, raw):
-                if r is data and isinstance(a, Tensor):
-                    view_of(result, a)
+            for r in raw:
+                if r is data:
+                    share_versions(result, args)
                     break
         return result
 

@@ -495,10 +495,12 @@ def view_of(t: Tensor, of: Tensor) -> None:
 
 
 def share_versions(t: Tensor, args: tuple) -> None:
-    """After a primitive made ``t`` (an array that is a view: it has a ``base``) from
-    ``args``: if that memory is an argument's (reshape, slicing, transpose, broadcast_to,
-    a user's primitive returning a view...), make ``t`` that argument's alias."""
-    root = _memory_root(t._data.base)
+    """After a primitive made ``t`` from ``args``, whose array is a view (it has a ``base``)
+    or one of the arguments' arrays itself: if that memory is a Tensor argument's
+    (reshape, slicing, transpose, broadcast_to, a user's primitive returning a view or
+    its input...), make ``t`` that argument's alias."""
+    data = t._data
+    root = data if data.base is None else _memory_root(data.base)
     for a in args:
         if isinstance(a, Tensor):
             d = a._data
