@@ -170,9 +170,11 @@ def _pruned_order(roots: Sequence[Tensor], wanted: dict[int, int]
 
 def _modified_in_place(node: Node, i: int, a: Tensor, v: int) -> RuntimeError:
     name = f"'{a.name}' " if a.name else ""
+    alias = "" if a._base is None else (
+        f" (through an alias: it shares memory with a tensor of shape {a._base.shape})")
     return RuntimeError(
         f"backward: argument {i} of '{node.prim.name}', the tensor {name}of shape "
-        f"{a.shape}, was modified in place after it was saved for backward "
+        f"{a.shape}, was modified in place{alias} after it was saved for backward "
         f"(version {v}, now {a._version}); compute it out of place (x = x + 1, "
         "not x += 1) or clone it before changing it")
 
@@ -217,7 +219,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
             if t._hooks:
                 g = _apply_hooks(t, g)
             if wanted is not None and id(t) in wanted:
-                found[wanted[id(t)]] = g if isinstance(g, Tensor) else np.asarray(g)
+                found[wanted[id(t)]] = (_in_dtype(g, t.dtype) if isinstance(g, Tensor)
+                                        else _owned(g, t.dtype, stored))
                 if t._node is None:
                     continue
             node = t._node
@@ -226,7 +229,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                     _accumulate_leaf(t, g, stored, create_graph)
                 continue
             for i, a, v in node.saved:
-                if a._version != v:
+                b = a._base  # a view counts the versions of the tensor it views
+                if (a._ver if b is None else b._ver) != v:
                     raise _modified_in_place(node, i, a, v)
             prim = node.prim
             if create_graph:
@@ -281,27 +285,43 @@ def _apply_hooks(t: Tensor, g: Any) -> Any:
 
 
 def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) -> None:
-    """Add ``g`` into ``t.grad``: a plain array of t's dtype in an ordinary backward (never
-    an array handed out elsewhere in this pass), a Tensor after create_graph=True."""
+    """Add ``g`` into ``t.grad``: the user's own array in an ordinary backward (see
+    :func:`_owned`), a Tensor after create_graph=True."""
     if not create_graph and isinstance(g, np.ndarray | np.generic):  # an ordinary backward
-        if type(g) is not np.ndarray:
-            g = np.asarray(g)  # a NumPy scalar from a 0-d computation
-        if g.dtype != t._data.dtype:
-            g = g.astype(t._data.dtype)
-        elif id(g) in stored:
-            g = g.copy()
         if t.grad is None:
-            stored.add(id(g))
-            t.grad = g
+            t.grad = _owned(g, t._data.dtype, stored)
         else:
-            t.grad = t.grad + g
+            t.grad = t.grad + (g if g.dtype == t._data.dtype else g.astype(t._data.dtype))
         return
     from chainrule.tensor import Tensor
 
     if not isinstance(g, Tensor):
         g = Tensor(g)  # after create_graph=True every .grad is a Tensor
-    g = g if g.dtype == t.dtype else g.astype(t.dtype)
+    g = _in_dtype(g, t.dtype)
     t.grad = g if t.grad is None else t.grad + g
+
+
+def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
+    """``g`` as an array the caller owns: writable, C-contiguous, of ``dtype``, sharing
+    memory with nothing else. ``g`` is copied unless provably fresh: an array that owns its
+    memory (not a view or broadcast of a cotangent) and was not handed out before in this
+    pass (``stored``: the seeds, the arrays given to other leaves, which an identity rule
+    such as add's passes on unchanged)."""
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)  # a NumPy scalar from a 0-d computation: a new array
+    if g.dtype != dtype:
+        g = g.astype(dtype, order="C")
+    elif (g.base is not None or id(g) in stored or not g.flags.writeable
+          or not g.flags.c_contiguous):
+        g = g.copy()
+    stored.add(id(g))
+    return g
+
+
+def _in_dtype(g: Tensor, dtype: np.dtype) -> Tensor:
+    """A differentiable gradient cast to its input's dtype (a float32 input gets a float32
+    gradient even when a float64 constant took part), as PyTorch and JAX do."""
+    return g if g.dtype == dtype else g.astype(dtype)
 
 
 def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,

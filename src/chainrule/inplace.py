@@ -1,9 +1,11 @@
 """In-place updates of a Tensor (``t += x``, ``t[i] = v``) and their version counter.
 
-Every in-place change bumps ``t._version``. A node saves the versions of the
-tensors it keeps for backward, and backward refuses to use one that changed
-since (see :func:`chainrule.autograd.run_backward`), instead of returning a
-silently wrong gradient. Optimizer steps run under ``no_grad`` and stay legal.
+Every in-place change bumps ``t._version``, a count shared by every tensor
+that shares the memory (views: reshape, slicing, transpose, detach, ...). A node
+saves the versions of the tensors it keeps for backward, and backward refuses
+to use one that changed since, through any alias (see
+:func:`chainrule.autograd.run_backward`), instead of returning a silently wrong
+gradient. Optimizer steps run under ``no_grad`` and stay legal.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -
             raise RuntimeError(
                 f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) can't be changed "
                 "in place while recording; update it under `with chainrule.no_grad():`")
+        _refuse_aliased(t, symbol)
         old = make(t._data.copy(), t._node)
         old.requires_grad = t.requires_grad
         new = op(old, other)
@@ -44,8 +47,24 @@ def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -
         raise kind(f"{symbol}: can't update a tensor of shape {t.shape} and dtype "
                    f"{t.dtype} in place with a value of shape {np.shape(value)} and dtype "
                    f"{np.result_type(value)}: {e}") from None
-    t._version += 1
+    t._version += 1  # the count of the tensor's memory, shared by all its views
     return t
+
+
+def _refuse_aliased(t: Tensor, symbol: str) -> None:
+    """A recorded in-place change gives ``t`` a new node; a tensor sharing its memory would
+    see the new values but keep its old graph (a silently missing gradient), so refuse
+    the two cases where such a tensor can exist without a node that backward checks."""
+    if t._base is not None:
+        raise RuntimeError(
+            f"{symbol}: this tensor (shape {t.shape}) is a view of another (shape "
+            f"{t._base.shape}), whose graph would not see a recorded in-place change; "
+            "compute the result out of place, or change the base (base[index] = value)")
+    if t._viewed and not t.requires_grad:
+        raise RuntimeError(
+            f"{symbol}: views of this tensor (shape {t.shape}) were taken before it joined the "
+            "graph, and would not see this recorded change; change it before taking views, "
+            "or compute the result out of place")
 
 
 def _assign(x: np.ndarray, value: Any, out: np.ndarray) -> None:

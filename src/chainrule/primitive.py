@@ -37,7 +37,7 @@ from typing import Any
 
 from chainrule import anomaly, autograd, cutlog, memory
 from chainrule.autograd import Node
-from chainrule.tensor import Tensor, dual, make
+from chainrule.tensor import Tensor, dual, make, share_versions
 
 Rule = Callable[..., Any] | None
 
@@ -88,13 +88,21 @@ class Primitive:
         out = self.forward(*raw, **kwargs)
         if anomaly.ACTIVE:
             anomaly.check_forward(self.name, out, raw)
-        if record:
-            if autograd._mode.enabled:
-                return make(out, self._node(args, raw, kwargs))
+        if record and autograd._mode.enabled:
+            result = make(out, self._node(args, raw, kwargs))
+        else:
             result = make(out, None)
-            cutlog.no_grad_call(self.name, args, result)  # a path cut by no_grad: why_no_grad
-            return result
-        return make(out, None)
+            if record:  # a path cut by no_grad: why_no_grad
+                cutlog.no_grad_call(self.name, args, result)
+        data = result._data  # a view of an input, or an input itself: one version counter
+        if data.base is not None:
+            share_versions(result, args)
+        else:
+            for r in raw:
+                if r is data:
+                    share_versions(result, args)
+                    break
+        return result
 
     def _node(self, args: tuple, raw: tuple, kwargs: dict) -> Node:
         """Record this call for backward, with the version of every Tensor argument
@@ -103,7 +111,8 @@ class Primitive:
         saved = []
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                saved.append((i, a, a._version))
+                base = a._base  # a view counts the versions of the tensor it views
+                saved.append((i, a, a._ver if base is None else base._ver))
                 if a.requires_grad:
                     parents.append((i, a))
         node = Node(self, args, raw, kwargs, tuple(parents))

@@ -27,10 +27,15 @@ class Tensor(_methods.TensorMethods):
     ``backward(create_graph=True)``); ``requires_grad`` marks a tensor whose
     gradient is wanted; a tensor made by an operation on such tensors keeps
     the node that made it and is not a leaf.
+
+    A tensor whose array shares memory with another tensor's (a *view*: reshape,
+    slicing, transpose, broadcast_to, detach, ...) keeps that tensor in ``_base``
+    and uses its version counter, so an in-place change through any alias is seen
+    by every node that saved one of them (``docs/semantics.md``).
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_node", "_fw", "_hooks", "_version",
-                 "name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_fw", "_hooks", "_ver", "_base",
+                 "_viewed", "name", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -46,7 +51,9 @@ class Tensor(_methods.TensorMethods):
         self._node = None
         self._fw = None
         self._hooks = None
-        self._version = 0
+        self._ver = 0
+        self._base = None
+        self._viewed = False
         self.name = None
         if requires_grad:
             self.requires_grad_()
@@ -59,8 +66,27 @@ class Tensor(_methods.TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
+        self._version += 1  # seen by every node that saved this tensor or one of its aliases
+        base = self._base
+        if base is not None:  # new memory: no longer a view, but keeps the bumped count
+            self._ver = base._ver
+            self._base = None
         self._data = np.asarray(value)
-        self._version += 1
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen, through any alias
+        (a view reads and bumps the count of the tensor it views)."""
+        base = self._base
+        return self._ver if base is None else base._ver
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        base = self._base
+        if base is None:
+            self._ver = value
+        else:
+            base._ver = value
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -172,8 +198,11 @@ class Tensor(_methods.TensorMethods):
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
+        """A new leaf sharing this tensor's data (and, as in PyTorch, its version counter:
+        an in-place change of either is seen by nodes that saved the other), cut from
+        the graph."""
         out = make(self._data, None)
+        view_of(out, self)
         if self.requires_grad:
             _cutlog.cut("detach", (self,), out)
         return out
@@ -302,9 +331,43 @@ def make(data: Any, node: Node | None) -> Tensor:
     t._node = node
     t._fw = None
     t._hooks = None
-    t._version = 0
+    t._ver = 0
+    t._base = None
+    t._viewed = False
     t.name = None
     return t
+
+
+def view_of(t: Tensor, of: Tensor) -> None:
+    """Make ``t`` (whose array shares memory with ``of``'s) an alias of ``of``: both
+    read and bump one version counter, kept by the tensor that is no view itself."""
+    base = of._base
+    if base is None:
+        base = of
+    t._base = base
+    base._viewed = True
+
+
+def share_versions(t: Tensor, args: tuple) -> None:
+    """After a primitive made ``t`` from ``args``, whose array is a view (it has a ``base``)
+    or one of the arguments' arrays itself: if that memory is a Tensor argument's
+    (reshape, slicing, transpose, broadcast_to, a user's primitive returning a view or
+    its input...), make ``t`` that argument's alias."""
+    data = t._data
+    root = data if data.base is None else _memory_root(data.base)
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            if (d if d.base is None else _memory_root(d.base)) is root:
+                view_of(t, a)
+                return
+
+
+def _memory_root(arr: Any) -> Any:
+    """The object at the end of an array's ``base`` chain (NumPy mostly collapses it)."""
+    while isinstance(arr, np.ndarray) and arr.base is not None:
+        arr = arr.base
+    return arr
 
 
 def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
@@ -319,6 +382,8 @@ def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
             raise ValueError(f"{op}: tangent of shape {np.shape(tangent)} does not fit a value "
                              f"of shape {data.shape}") from None
     t = make(data, None)
+    if isinstance(primal, Tensor):
+        view_of(t, primal)  # the same array: one version counter
     t._fw = (level, primal, tangent)
     return t
 

@@ -8,7 +8,7 @@ import string
 
 import numpy as np
 
-from chainrule.ops.elementwise import abs, mul, unsupported_type, where
+from chainrule.ops.elementwise import abs, mul, sign, unsupported_type, where
 from chainrule.ops.reduce import _spread, max, min, sum
 from chainrule.ops.shape import (
     broadcast_to,
@@ -222,11 +222,46 @@ _norm2.defjvp(lambda t, ans, x, axis=None, keepdims=False:
               sum(x * t, axis=axis, keepdims=keepdims) / where(ans == 0, 1.0, ans))
 
 
+@primitive
+def _pnorm(x, p, axis=None, keepdims=False):
+    try:
+        return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1 / p)
+    except ValueError as e:
+        raise named_error("norm", e, x) from None
+
+
+def _pow_or_zero(y, e):
+    """y ** e, taken as 0 where y == 0 (the masked base keeps every derivative finite)."""
+    zero = y == 0
+    return where(zero, 0.0, where(zero, 1.0, y) ** e)
+
+
+def _pnorm_factor(x, p):
+    """sign(x) |x|^(p-1), taken as 0 where x = 0 (for p < 1 the true slope is infinite)."""
+    return sign(x) * _pow_or_zero(abs(x), p - 1)
+
+
+_pnorm.name = "norm"
+# d ||x||_p = sum_i sign(x_i) |x_i|^(p-1) ||x||_p^(1-p) dx_i; where x_i = 0 (p < 1) or
+# ||x||_p = 0 (p > 1) that factor is taken as 0: a finite subgradient, PyTorch's choice
+_pnorm.defvjp(lambda g, ans, x, p, axis=None, keepdims=False:
+              _spread(g * _pow_or_zero(ans, 1 - p), x.shape, axis, keepdims, "norm")
+              * _pnorm_factor(x, p), None)
+_pnorm.defjvp(lambda t, ans, x, p, axis=None, keepdims=False:
+              sum(t * _pnorm_factor(x, p), axis=axis, keepdims=keepdims)
+              * _pow_or_zero(ans, 1 - p), None)
+
+
 def norm(x, ord=None, axis=None, keepdims: bool = False):
     """``np.linalg.norm``: over one axis (or a 1-D array) the vector norm
     (sum |x|^p)^(1/p) for ord None/2, 1, inf, -inf or any other p; over two axes (or a 2-D
     array) the matrix norm for ord None/'fro', 1, -1 (column sums), inf, -inf (row sums).
-    With ``ord`` and ``axis`` both None, the 2-norm of all the entries."""
+    With ``ord`` and ``axis`` both None, the 2-norm of all the entries.
+
+    Subgradients at the kinks (PyTorch's choices): at x = 0 every vector norm has gradient
+    0; ord=1 uses sign(0) = 0 per entry; for 0 < p < 1 an entry x_i = 0 gets 0 (the slope
+    there is infinite); inf/-inf and the matrix norms 1/inf split the gradient evenly
+    between tied entries (or tied column/row sums), as ``max`` does."""
     nd = np.ndim(x)
     if axis is None:
         if ord is None:
@@ -254,7 +289,7 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == -np.inf:
         return min(abs(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, int | float | np.number) and ord > 0:
-        return sum(abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1 / ord)
+        return _pnorm(x, float(ord), axis=axis, keepdims=keepdims)
     raise ValueError(f"norm: ord={ord!r} is not supported for vectors (use None, a number "
                      "p > 0, inf or -inf)")
 

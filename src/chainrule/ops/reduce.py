@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.elementwise import exp, sqrt
-from chainrule.ops.shape import broadcast_to, named_error, normalize_axes, reshape
+from chainrule.ops.elementwise import exp, sqrt, where
+from chainrule.ops.shape import (
+    broadcast_to,
+    named_error,
+    normalize_axes,
+    reshape,
+    transpose,
+    unsqueeze,
+)
 from chainrule.primitive import primitive
 
 
@@ -88,7 +95,9 @@ def _ones(ans, x):
 
 @primitive
 def max(x, axis=None, keepdims=False):
-    """Largest element over ``axis``."""
+    """Largest element over ``axis``. Tied maxima share the gradient evenly, as PyTorch's
+    ``amax`` and full ``max(x)`` do (``torch.max(x, dim)`` instead gives it all to the index
+    it returns)."""
     if np.size(x) == 0:
         raise ValueError(f"max: empty array of shape {np.shape(x)} has no maximum")
     try:
@@ -106,7 +115,7 @@ max.defjvp(lambda t, ans, x, axis=None, keepdims=False:
 
 @primitive
 def min(x, axis=None, keepdims=False):
-    """Smallest element over ``axis``."""
+    """Smallest element over ``axis``. Tied minima share the gradient evenly (see ``max``)."""
     if np.size(x) == 0:
         raise ValueError(f"min: empty array of shape {np.shape(x)} has no minimum")
     try:
@@ -122,27 +131,44 @@ min.defjvp(lambda t, ans, x, axis=None, keepdims=False:
                keepdims=keepdims))
 
 
+def _reduced_last(x, axis):
+    """``x`` with the reduced axes moved to the end and merged into one, and the
+    permutation used (to move them back)."""
+    axes = normalize_axes(axis, np.ndim(x), "prod")
+    rest = tuple(i for i in range(np.ndim(x)) if i not in axes)
+    return reshape(transpose(x, rest + axes), tuple(x.shape[i] for i in rest) + (-1,)), rest + axes
+
+
+def _restored(out, x, order):
+    """The inverse of :func:`_reduced_last` for a result with the merged axis."""
+    out = reshape(out, tuple(x.shape[i] for i in order))
+    return transpose(out, tuple(int(i) for i in np.argsort(order)))
+
+
 def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
     """For every element, the product of the *other* elements along ``axis``:
     exclusive cumulative products from the left times those from the right,
-    so zeros need no division."""
-    axes = normalize_axes(axis, x.ndim, "prod")
-    rest = tuple(i for i in range(x.ndim) if i not in axes)
-    moved = np.transpose(x, rest + axes).reshape([x.shape[i] for i in rest] + [-1])
+    so zeros need no division (an ordinary backward: raw arrays, O(n))."""
+    moved, order = _reduced_last(x, axis)
     ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
     left = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    out = (left * right).reshape([x.shape[i] for i in rest + axes])
-    return np.transpose(out, np.argsort(rest + axes))
+    return _restored(left * right, x, order)
+
+
+def _exclusive_products_recorded(x, axis):
+    """The same from primitives, so that it can be differentiated again (create_graph,
+    nested jvp), zeros included: row i of an n x n stack holds the factors with x_i
+    replaced by 1, and ``prod`` reduces each row (O(n^2) along the reduced axes)."""
+    moved, order = _reduced_last(x, axis)
+    eye = np.eye(moved.shape[-1], dtype=bool)
+    return _restored(prod(where(eye, 1.0, unsqueeze(moved, -2)), axis=-1), x, order)
 
 
 def _others(ans, x, axis, keepdims):
     if isinstance(x, np.ndarray):
         return _exclusive_products(x, axis)
-    if np.any(x == 0):  # a Tensor (differentiable backward): prod/x needs non-zero factors
-        raise NotImplementedError("prod: a differentiable backward through a product with "
-                                  "zero factors is not supported")
-    return _spread(ans, x.shape, axis, keepdims, "prod") / x
+    return _exclusive_products_recorded(x, axis)
 
 
 @primitive

@@ -103,8 +103,8 @@ class Optimizer:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
-                elif isinstance(p.grad, Tensor):
-                    p.grad = np.zeros_like(p.grad.data)
+                elif isinstance(p.grad, Tensor) or not p.grad.flags.writeable:
+                    p.grad = np.zeros(p.shape, p.dtype)  # not the user's array to change
                 else:
                     p.grad[...] = 0
 
