@@ -45,7 +45,7 @@ from chainrule.tensor import Tensor
 __version__ = "0.1.0"
 
 # subpackages, reachable as chainrule.nn.Linear etc.
-from chainrule import check, data, diagnose, memory, nn, optim, viz  # noqa: E402
+from chainrule import check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
 
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "Value", "arange", "check",
@@ -54,5 +54,5 @@ __all__ = [
     "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn", "no_grad", "ones",
     "ones_like", "optim", "primitive", "rand", "rand_like", "randn", "randn_like",
     "set_grad_enabled", "taylor", "tensor", "value_and_grad", "viz", "vjp", "zeros",
-    "zeros_like",
+    "zeros_like", "linalg",
 ]
