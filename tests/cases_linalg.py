@@ -90,24 +90,51 @@ def _c(n: int, like) -> object:
         like, torch.Tensor) else c.astype(like.dtype)
 
 
+# PyTorch's forward-mode rules for det, slogdet, solve and eigh are not differentiable again
+# (its reverse-over-forward derivatives disagree with finite differences, where chainrule's
+# agree), so their references go through inv, LU and the SVD, whose rules are.
+def _torch_solve(a, b):
+    return (torch.linalg.inv(a) @ b[..., None])[..., 0] if b.ndim == 1 else torch.linalg.inv(a) @ b
+
+
+def _torch_lu_diagonal(x):
+    p, _, u = torch.linalg.lu(x)
+    return torch.linalg.det(p), torch.diagonal(u, 0, -2, -1)
+
+
+def _torch_det(x):
+    sign, d = _torch_lu_diagonal(x)
+    return sign * d.prod(-1)
+
+
+def _torch_logabsdet(x):
+    return torch.log(torch.abs(_torch_lu_diagonal(x)[1])).sum(-1)
+
+
+def _torch_eigh(x):
+    """(w ascending, V) from the SVD of the positive definite x + 2I (SEPARATED's eigenvalues
+    exceed -1.2)."""
+    u, s, _ = torch.linalg.svd(x + 2 * torch.eye(x.shape[-1], dtype=x.dtype))
+    return s.flip(-1) - 2, u.flip(-1)
+
+
 # ----- inverses and solves -------------------------------------------------------------------
 case("linalg.inv", la.inv, lambda x: torch.linalg.inv(x), square())
 case("linalg.inv[np dispatch]", lambda x: np.linalg.inv(x), lambda x: torch.linalg.inv(x),
      square(batch=False))
-case("linalg.solve[vector b]", la.solve, lambda a, b: torch.linalg.solve(a, b),
+case("linalg.solve[vector b]", la.solve, _torch_solve,
      with_rhs(square(batch=False), lambda s: s[-1:]))
-case("linalg.solve[vector b, batched a]", la.solve,
-     lambda a, b: torch.linalg.solve(a, b.expand(*a.shape[:-1])),
+case("linalg.solve[vector b, batched a]", la.solve, _torch_solve,
      with_rhs(square(), lambda s: s[-1:]))
-case("linalg.solve[matrix b]", la.solve, lambda a, b: torch.linalg.solve(a, b),
+case("linalg.solve[matrix b]", la.solve, _torch_solve,
      with_rhs(square(), lambda s: (*s[:-1], 2)))
-case("linalg.solve[b broadcasts]", la.solve, lambda a, b: torch.linalg.solve(a, b),
+case("linalg.solve[b broadcasts]", la.solve, _torch_solve,
      with_rhs(square(batch=False), lambda s: (2, s[-1], 3)))
-case("linalg.det", la.det, lambda x: torch.linalg.det(x), square())
-case("linalg.slogdet[logabsdet]", lambda x: la.slogdet(x).logabsdet,
-     lambda x: torch.linalg.slogdet(x).logabsdet, square())
+case("linalg.det", la.det, _torch_det, square())
+case("linalg.slogdet[logabsdet]", lambda x: la.slogdet(x).logabsdet, _torch_logabsdet,
+     square())
 case("linalg.slogdet[sign * exp]", lambda x: la.slogdet(x)[0] * cr.exp(la.slogdet(x)[1]),
-     lambda x: torch.linalg.slogdet(x)[0] * torch.exp(torch.linalg.slogdet(x)[1]), square())
+     _torch_det, square())
 for _n in (3, 1, -1, -2):
     case(f"linalg.matrix_power[{_n}]", lambda x, n=_n: la.matrix_power(x, n),
          lambda x, n=_n: torch.linalg.matrix_power(x, n), square())
@@ -141,13 +168,13 @@ case("linalg.cholesky[upper]", lambda x: la.cholesky(sym(x), upper=True),
 case("linalg.cholesky[reads lower triangle]", la.cholesky,
      lambda x: torch.linalg.cholesky(_torch_lower(x)), SPD)
 case("linalg.eigh[values]", lambda x: la.eigh(sym(x)).eigenvalues,
-     lambda x: torch.linalg.eigh(sym(x)).eigenvalues, SEPARATED)
+     lambda x: _torch_eigh(sym(x))[0], SEPARATED)
 case("linalg.eigh[vectors v*v]", lambda x: la.eigh(sym(x)).eigenvectors ** 2,
-     lambda x: torch.linalg.eigh(sym(x)).eigenvectors ** 2, SEPARATED)
+     lambda x: _torch_eigh(sym(x))[1] ** 2, SEPARATED)
 case("linalg.eigh[V diag(c) V^T, UPLO=U]",
      lambda x: (lambda v: (v * _c(v.shape[-1], v)) @ v.mT)(la.eigh(x, "U")[1]),
      lambda x: (lambda v: (v * _c(v.shape[-1], v)) @ v.mT)(
-         torch.linalg.eigh(torch.triu(x) + torch.triu(x, 1).mT)[1]), SEPARATED)
+         _torch_eigh(torch.triu(x) + torch.triu(x, 1).mT)[1]), SEPARATED)
 case("linalg.eigvalsh", lambda x: la.eigvalsh(sym(x)),
      lambda x: torch.linalg.eigvalsh(sym(x)), SEPARATED)
 case("linalg.eigvalsh[reads lower triangle]", la.eigvalsh,
