@@ -245,7 +245,8 @@ def _svd_degenerate(s, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _svd_vjp(g, ans, a):
     # A = U S V^T (Townsend 2016), F_ij = 1 / (s_j^2 - s_i^2):
-    # A_bar = U [diag(s_bar) + (F o (U^T U_bar - U_bar^T U)) S + S (F o (V^T V_bar - V_bar^T V))] V^T
+    # A_bar = U [diag(s_bar) + (F o (U^T U_bar - U_bar^T U)) S
+    #            + S (F o (V^T V_bar - V_bar^T V))] V^T
     #         + (I - U U^T) U_bar S^-1 V^T + U S^-1 V_bar^T (I - V V^T)
     m, n = a.shape[-2:]
     u, s, v = _svd_factors(ans, m)

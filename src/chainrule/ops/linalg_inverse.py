@@ -98,6 +98,8 @@ def solve(a, b):
                          f"{sa[-1]} entries or a matrix with {sa[-1]} rows")
     try:
         return lapack("solve", np.linalg.solve, a, b)
+    except np.linalg.LinAlgError:  # a ValueError too: a singular matrix, named by lapack
+        raise
     except ValueError:
         raise ValueError(f"solve: a of shape {sa} and b of shape {sb}: batch dimensions "
                          f"{sa[:-2]} and {sb[:-2]} do not broadcast") from None
