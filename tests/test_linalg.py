@@ -210,7 +210,9 @@ def test_eigenvalues_of_a_degenerate_matrix_differentiate() -> None:
 def test_eigenvectors_of_a_degenerate_matrix_refuse() -> None:
     t = cr.tensor(DEGENERATE, requires_grad=True)
     with pytest.raises(ValueError, match=r"eigh: the eigenvectors are not unique.*eigvalsh"):
-        (la.eigh(t)[1] ** 2).sum().backward()
+        (la.eigh(t)[1][:, 0] * np.array([1.0, 2.0, 3.0])).sum().backward()
+    (la.eigh(t)[1] ** 2).sum().backward()  # sum V^2 = 3 whatever the basis: no error, zero
+    np.testing.assert_array_equal(t.grad, np.zeros((3, 3)))
     _, tangent = cr.jvp(lambda t: la.eigh(t)[1], (DEGENERATE,), (np.ones((3, 3)),))
     assert np.all(np.isnan(tangent[:, :2])) and np.all(np.isfinite(tangent[:, 2]))
     apart = cr.tensor(np.diag([1.0, 1.0 + 1e-6, 2.0]), requires_grad=True)  # near, not tied
@@ -223,7 +225,37 @@ def test_singular_vectors_of_a_degenerate_matrix_refuse() -> None:
     la.svd(t, full_matrices=False)[1].sum().backward()
     np.testing.assert_allclose(t.grad, np.eye(3)[:, :2], atol=1e-14)
     with pytest.raises(ValueError, match=r"svd: the singular vectors are not unique.*svdvals"):
-        (la.svd(t, full_matrices=False)[0] ** 2).sum().backward()
+        (la.svd(t, full_matrices=False)[0][:, 0] * np.arange(3.0)).sum().backward()
+
+
+def test_rank_deficient_tall_matrix_differentiates_what_is_unique() -> None:
+    """Singular values s, 0 of a 4 x 2 matrix: s and its vectors u_0, v_0 are unique (and
+    differentiable); u_1, the vector of the zero value, is not."""
+    x = np.outer(np.arange(1.0, 5.0), [1.0, 2.0])
+    t, u = cr.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    la.svd(t, full_matrices=False)[1][0].backward()
+    la.svdvals(u)[0].backward()
+    np.testing.assert_allclose(t.grad, u.grad, atol=1e-14)
+    np.testing.assert_allclose(t.grad, x / np.linalg.norm(x), atol=1e-14)  # d s_max = u v^T
+
+    def first_vector(m):
+        return (la.svd(m, full_matrices=False)[0][:, 0] ** 2 * np.arange(4.0)).sum()
+
+    grad = cr.grad(first_vector)(x)
+    h, fd = 1e-6, np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        fd[i] = (first_vector(x + e) - first_vector(x - e)) / (2 * h)
+    np.testing.assert_allclose(grad, fd, atol=1e-7)
+    with pytest.raises(ValueError, match=r"svd: the singular vectors are not unique"):
+        (la.svd(t, full_matrices=False)[0][:, 1] ** 2 * np.arange(4.0)).sum().backward()
+
+
+def test_eigenvectors_outside_a_tie_differentiate() -> None:
+    t = cr.tensor(DEGENERATE, requires_grad=True)
+    (la.eigh(t)[1][:, 2] * np.array([1.0, 2.0, 3.0])).sum().backward()  # w = 2, not tied
+    assert np.all(np.isfinite(t.grad))
 
 
 # ----- errors -------------------------------------------------------------------------------

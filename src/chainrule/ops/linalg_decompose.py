@@ -76,17 +76,21 @@ def _gaps(x, ties: np.ndarray, fill: float):
     return where(ties, fill, f) if fill else f
 
 
-def _refuse_ties(name: str, degenerate: np.ndarray, *cotangents) -> None:
-    """A clear error where a degenerate matrix meets a non-zero cotangent of its vectors."""
-    moved = np.zeros(degenerate.shape, dtype=bool)
-    for c in cotangents:
-        moved |= np.any(value(c) != 0, axis=(-2, -1))
-    if np.any(degenerate & moved):
+def _asymmetric(x) -> np.ndarray:
+    """Where x_ij != x_ji (exactly): F o x meets a tie only through x's antisymmetric part."""
+    xv = value(x)
+    return xv != np.swapaxes(xv, -1, -2)
+
+
+def _refuse(name: str, refuse: np.ndarray) -> None:
+    """A clear error where a cotangent moves vectors that are not unique (repeated values)."""
+    if np.any(refuse):
         raise ValueError(
             f"{name}: the {'eigen' if name == 'eigh' else 'singular '}vectors are not unique "
             "at this matrix (repeated values), so their derivative is not defined; "
-            f"differentiate the values alone ({'eigvalsh' if name == 'eigh' else 'svdvals'}) "
-            "or move the matrix off the degeneracy")
+            f"differentiate the values alone ({'eigvalsh' if name == 'eigh' else 'svdvals'}), "
+            "a function that uses only the other vectors, or move the matrix off the "
+            "degeneracy")
 
 
 # ----- cholesky ------------------------------------------------------------------------------
@@ -155,10 +159,9 @@ def _eigh_vjp(g, ans, a, UPLO="L"):  # noqa: N803
     # A = V diag(w) V^T: dw = diag(V^T dA V), dV = V (F o V^T dA V), F_ij = 1 / (w_j - w_i),
     # so A_bar = V (diag(w_bar) + F o V^T V_bar) V^T, on the triangle read
     w, v, gw, gv = ans[..., 0, :], ans[..., 1:, :], g[..., 0, :], g[..., 1:, :]
-    ties = _ties(w)
-    _refuse_ties("eigh", np.any(ties, axis=(-2, -1)), gv)
-    inner = matmul(v.mT, gv) * _gaps(w, ties, 0.0) + unsqueeze(gw, -2) * np.eye(w.shape[-1],
-                                                                                 dtype=w.dtype)
+    ties, vgv = _ties(w), matmul(v.mT, gv)
+    _refuse("eigh", ties & _asymmetric(vgv))
+    inner = vgv * _gaps(w, ties, 0.0) + unsqueeze(gw, -2) * np.eye(w.shape[-1], dtype=w.dtype)
     return _onto_triangle(matmul(matmul(v, inner), v.mT), UPLO == "L")
 
 
@@ -179,9 +182,12 @@ def eigh(a, UPLO: str = "L") -> EighResult:  # noqa: N803
     its lower (``UPLO='L'``) or upper triangle (see the module's note).
 
     Domain: the eigenvalues are differentiable everywhere (where they tie, the rule returns
-    one valid gradient). The eigenvectors need distinct eigenvalues: at repeated ones (equal
-    to rounding) a non-zero cotangent of V is a ValueError in reverse mode, and the vectors'
-    tangent is NaN in forward mode. Near-ties give large but correct derivatives (1/gap).
+    one valid gradient). An eigenvector is unique (up to sign) only where its eigenvalue is
+    not repeated: a cotangent of V that would turn vectors within a repeated eigenvalue's
+    space (values equal to rounding) is a ValueError in reverse mode; one that uses only
+    the other vectors, or does not depend on the basis chosen (``sum(V**2)``), is not. In
+    forward mode the tangent of such vectors is NaN. Near-ties give large but correct
+    derivatives (1/gap).
     """
     _check_uplo("eigh", UPLO)
     packed = _eigh(a, UPLO=UPLO)
@@ -232,15 +238,21 @@ def _svd_factors(packed, m: int):
 
 
 def _svd_degenerate(s, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ties of s, and per matrix whether U, V are not unique (ties, or a zero singular
-    value of a non-square matrix, where the S^-1 terms below blow up)."""
-    ties = _ties(s)
-    bad = np.any(ties, axis=(-2, -1))
-    if m != n:
-        sv = value(s)
-        bad |= np.any(sv <= 8 * max(m, n) * np.finfo(sv.dtype).eps
-                      * np.max(sv, axis=-1, keepdims=True, initial=0.0), axis=-1)
-    return ties, bad
+    """Ties of s, and zero singular values (which matter only for a non-square matrix,
+    through the S^-1 terms below)."""
+    sv = value(s)
+    zero = sv <= 8 * max(m, n) * np.finfo(sv.dtype).eps * np.max(sv, axis=-1, keepdims=True,
+                                                                 initial=0.0)
+    return _ties(s), zero
+
+
+def _moved_columns(g) -> np.ndarray:
+    return np.any(value(g) != 0, axis=-2)
+
+
+def _inverse_row(s, zero: np.ndarray, fill: float):
+    """1 / s as a row (X * row = X S^-1), ``fill`` where s is zero."""
+    return unsqueeze(where(zero, fill, 1.0 / where(zero, 1.0, s)), -2)
 
 
 def _svd_vjp(g, ans, a):
@@ -251,18 +263,20 @@ def _svd_vjp(g, ans, a):
     m, n = a.shape[-2:]
     u, s, v = _svd_factors(ans, m)
     gu, gs, gv = _svd_factors(g, m)
-    ties, bad = _svd_degenerate(s, m, n)
-    _refuse_ties("svd", bad, gu, gv)
+    k = s.shape[-1]
+    ties, zero = _svd_degenerate(s, m, n)
+    ugu, vgv = matmul(u.mT, gu), matmul(v.mT, gv)
+    _refuse("svd", ties & (_asymmetric(ugu) | _asymmetric(vgv)))
+    _refuse("svd", zero & ((m > k) & _moved_columns(gu) | (n > k) & _moved_columns(gv)))
     f = _gaps(s * s, ties, 0.0)
     row, col = unsqueeze(s, -2), unsqueeze(s, -1)  # X * row = X S, col * X = S X
-    ugu, vgv = matmul(u.mT, gu), matmul(v.mT, gv)
     core = ((f * (ugu - ugu.mT)) * row + col * (f * (vgv - vgv.mT))
-            + unsqueeze(gs, -2) * np.eye(s.shape[-1], dtype=s.dtype))
+            + unsqueeze(gs, -2) * np.eye(k, dtype=s.dtype))
     ga = matmul(matmul(u, core), v.mT)
-    if m > s.shape[-1]:
-        ga = ga + matmul((gu - matmul(u, ugu)) / row, v.mT)
-    if n > s.shape[-1]:
-        ga = ga + matmul(u, ((gv - matmul(v, vgv)) / row).mT)
+    if m > k:
+        ga = ga + matmul((gu - matmul(u, ugu)) * _inverse_row(s, zero, 0.0), v.mT)
+    if n > k:
+        ga = ga + matmul(u, ((gv - matmul(v, vgv)) * _inverse_row(s, zero, 0.0)).mT)
     return ga
 
 
@@ -271,15 +285,17 @@ def _svd_jvp(t, ans, a):
     # dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1
     m, n = a.shape[-2:]
     u, s, v = _svd_factors(ans, m)
-    f = _gaps(s * s, _ties(s), np.nan)  # NaN: the vectors' tangent at a tie
+    ties, zero = _svd_degenerate(s, m, n)
+    f = _gaps(s * s, ties, np.nan)  # NaN: the vectors' tangent at a tie (or at a zero s)
+    inverse = _inverse_row(s, zero, np.nan)
     row, col = unsqueeze(s, -2), unsqueeze(s, -1)
     dp = matmul(matmul(u.mT, t), v)
     du = matmul(u, f * (dp * row + col * dp.mT))
     dv = matmul(v, f * (col * dp + dp.mT * row))
     if m > s.shape[-1]:
-        du = du + (matmul(t, v) - matmul(u, dp)) / row
+        du = du + (matmul(t, v) - matmul(u, dp)) * inverse
     if n > s.shape[-1]:
-        dv = dv + (matmul(t.mT, u) - matmul(v, dp.mT)) / row
+        dv = dv + (matmul(t.mT, u) - matmul(v, dp.mT)) * inverse
     return concatenate([du, unsqueeze(diagonal(dp, 0, -2, -1), -2), dv], axis=-2)
 
 
@@ -318,11 +334,12 @@ svdvals.defjvp(_svdvals_jvp)
 def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
     """(U, S, Vh) with A = U diag(S) Vh, or S alone with ``compute_uv=False``.
 
-    Domain: S as :func:`svdvals`. U and Vh need distinct singular values, and non-zero ones
-    when A is not square: there a non-zero cotangent of U or Vh is a ValueError in reverse
-    mode and their tangent is NaN in forward mode. ``full_matrices=True`` (NumPy's default)
-    is the same as False for a square A; for a non-square A its extra singular vectors are
-    arbitrary, so it is refused (use ``full_matrices=False``).
+    Domain: S as :func:`svdvals`. A pair of singular vectors is unique (up to a shared
+    sign) where its singular value is not repeated, and, for a non-square A, not zero: a
+    cotangent that moves vectors that are not unique is a ValueError in reverse mode (as in
+    :func:`eigh`), and their tangent is NaN in forward mode. ``full_matrices=True`` (NumPy's
+    default) is the same as False for a square A; for a non-square A its extra singular
+    vectors are arbitrary, so it is refused (use ``full_matrices=False``).
     """
     check_matrix("svd", a)
     if hermitian:
