@@ -55,13 +55,13 @@ from chainrule.tree import (
 __version__ = "0.1.0"
 
 # subpackages, reachable as chainrule.nn.Linear etc.
-from chainrule import check, data, diagnose, memory, nn, optim, viz  # noqa: E402
+from chainrule import check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
 
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",
     "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
     "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn",
+    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "linalg", "manual_seed", "memory", "nn",
     "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",
     "randn_like", "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
     "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad",
