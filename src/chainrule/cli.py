@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chainrule.exercises.command import add_parser as add_exercises_parser
 
     add_exercises_parser(sub)
+    from chainrule.exercises.check_command import add_parser as add_check_parser
+
+    add_check_parser(sub)
     from chainrule.cli_graph import add_graph_parser
 
     add_graph_parser(sub)
