@@ -180,7 +180,7 @@ class CheckResult:
             counted = f" ({f.passed}/{f.cases} inputs)" if f.cases else ""
             lines.append(f"  [{f.status}] {f.name}{counted}")
             if f.input:
-                lines.append(f"      at {f.input}")
+                lines += [f"      {line}" for line in f"at {f.input}".splitlines()]
             lines += [f"      {line}" for line in f.message.splitlines()]
         done = sum(f.status == "pass" for f in self.functions)
         lines.append(f"{done} of {len(self.functions)} functions pass" +
@@ -213,7 +213,7 @@ def _copy(args: tuple) -> tuple:
 
 def _describe(task: Task, args: tuple) -> str:
     names = [p.strip() for p in task.params.split(",") if p.strip()]
-    return ", ".join(f"{n}={fmt(a, 50)}" for n, a in zip(names, args))
+    return "".join(f"\n    {n} = {fmt(a)}" for n, a in zip(names, args))
 
 
 def _run_task(task: Task, fn: Callable | None, rng: np.random.Generator,
@@ -231,13 +231,13 @@ def _run_task(task: Task, fn: Callable | None, rng: np.random.Generator,
                                   "still raises NotImplementedError")
         except Exception as e:  # the reader's code raised: show where, in their file
             return FunctionResult(task.name, "error", len(cases), k, _reader_frames(e, files),
-                                  f"{case.label}: {_describe(task, case.args)}")
+                                  f"{case.label}{_describe(task, case.args)}")
         message = task.check(received, expected, case)
         if message:
             note = f"\n{case.note}" if case.note else ""
             return FunctionResult(task.name, "fail", len(cases), k,
                                   f"{message} (reference: {task.source}){note}",
-                                  f"{case.label}: {_describe(task, case.args)}")
+                                  f"{case.label}{_describe(task, case.args)}")
     return FunctionResult(task.name, "pass", len(cases), len(cases))
 
 

@@ -115,7 +115,7 @@ def fmt(value: Any, width: int = 70) -> str:
     elif isinstance(value, float):
         text = f"{value:.8g}"
     elif callable(value):
-        text = getattr(value, "__name__", repr(value))
+        text = getattr(value, "__name__", None) or getattr(value, "name", repr(value))
     else:
         text = repr(value)
     text = " ".join(text.split())
@@ -162,24 +162,22 @@ def _difference(received: np.ndarray, expected: np.ndarray, rtol: float, atol: f
         return (f"the answer has shape {received.shape}, expected {expected.shape}"
                 + (f": {h}" if h else ""))
     received = received.reshape(expected.shape)
-    diff = np.abs(received - expected)
+    diff = np.nan_to_num(np.abs(received - expected), nan=np.inf)
     if relative:
-        scale = float(np.abs(expected).max(initial=0.0))
-        err = float(diff.max(initial=0.0)) / scale if scale else float(diff.max(initial=0.0))
-        if err <= rtol:
-            return None
-        return (f"expected {fmt(expected)}, received {fmt(received)}; relative error "
-                f"max|difference| / max|expected| = {err:.3g} > {rtol:g}"
-                + (f"; {h}" if (h := hint(received, expected)) else ""))
-    bad = ~(diff <= atol + rtol * np.abs(expected))
+        scale = float(np.abs(expected).max(initial=0.0)) or 1.0
+        bad = diff / scale > rtol
+        allowed = f"allowed max|difference| / max|expected| <= {rtol:g}"
+    else:
+        bad = ~(diff <= atol + rtol * np.abs(expected))
+        allowed = f"allowed {atol:g} + {rtol:g} |expected|"
     if not bad.any():
         return None
-    worst = np.unravel_index(int(np.argmax(np.where(bad | np.isnan(diff), np.nan_to_num(
-        diff, nan=np.inf), 0.0))), expected.shape)
+    worst = np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), expected.shape)
     where = f" at index {tuple(int(i) for i in worst)}" if expected.ndim else ""
+    values = (f"expected {fmt(expected)}, received {fmt(received)}" if expected.size <= 24 else
+              f"expected {expected[worst]:.8g}, received {received[worst]:.8g}")
     h = hint(received, expected)
-    return (f"expected {fmt(expected)}, received {fmt(received)}; largest |difference| "
-            f"{float(diff[worst]):.3g}{where} (allowed {atol:g} + {rtol:g} |expected|)"
+    return (f"{values}; largest |difference| {float(diff[worst]):.3g}{where} ({allowed})"
             + (f"; {h}" if h else ""))
 
 
