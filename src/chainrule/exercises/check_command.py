@@ -59,14 +59,14 @@ def _list(as_json: bool) -> int:
     specs, reasons = reader_specs()
     exercises = all_exercises()
     if as_json:
-        print(json.dumps({n: {"title": e.title, "checkable": n in specs,
+        print(json.dumps({n: {"title": ex.title, "checkable": n in specs,
                               "functions": [f"{t.name}({t.params})" for t in specs[n].tasks]
                               if n in specs else [], "reason": reasons.get(n, "")}
-                          for n, e in exercises.items()}, indent=2))
+                          for n, ex in exercises.items()}, indent=2))
         return 0
     print(f"{len(specs)} of {len(exercises)} exercises can be checked. Write the functions, "
           "then `chainrule check N FILE`.\n")
-    for n, e in exercises.items():
+    for n in exercises:
         if n in specs:
             names = ", ".join(f"{t.name}({t.params})" for t in specs[n].tasks)
             print(f"  {n:2d}  {names}")

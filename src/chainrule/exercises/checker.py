@@ -13,6 +13,7 @@ differs is reported with the expected and the received value.
 from __future__ import annotations
 
 import ast
+import contextlib
 import html
 import inspect
 import secrets
@@ -294,8 +295,6 @@ def check_file(number: int, path: str | Path, seed: int | None = None,
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     if strict and spec.by_hand:
-        try:
+        with contextlib.suppress(SyntaxError):  # load_file reports it with the reader's line
             _refuse_autodiff(spec, {str(path): path.read_text()})
-        except SyntaxError:
-            pass  # reported with the reader's line by load_file
     return check(number, load_file(path), seed, strict=False)

@@ -18,7 +18,15 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import functional
-from chainrule.exercises.reader import Case, ReaderSpec, Task, inputs, reader, same_word, unavailable
+from chainrule.exercises.reader import (
+    Case,
+    ReaderSpec,
+    Task,
+    inputs,
+    reader,
+    same_word,
+    unavailable,
+)
 from chainrule.scalar import Value
 
 
