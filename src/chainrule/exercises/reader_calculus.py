@@ -71,8 +71,8 @@ reader(ReaderSpec(3, "sqrt(1 + h) to second order, and its Lagrange error bound"
     Task("taylor_sqrt", "h", "The second-order Taylor polynomial of sqrt(1 + h) around h = 0 "
          "(sqrt(1.1) at h = 0.1).", inputs(lambda d: (d.uniform(0.01, 0.5),), (0.1,)),
          _taylor(cr.sqrt, 1.0, 2), source="Taylor coefficients by chainrule's forward mode"),
-    Task("error_bound", "h", "The Lagrange bound max|f'''| h^3 / 3! on the error of taylor_sqrt(h), "
-         "h > 0.", inputs(lambda d: (d.uniform(0.01, 0.5),), (0.1,)), _sqrt_bound,
+    Task("error_bound", "h", "The Lagrange bound max|f'''| h^3 / 3! on the error of "
+         "taylor_sqrt(h), h > 0.", inputs(lambda d: (d.uniform(0.01, 0.5),), (0.1,)), _sqrt_bound,
          source="max |f'''| on [1, 1+h] by chainrule autodiff", rtol=1e-6),
 )))
 
