@@ -117,7 +117,8 @@ def autodiff_imports(source: str, filename: str = "<reader>") -> list[tuple[int,
                   (isinstance(node.func, ast.Name) and node.func.id == "__import__") or
                   (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module"))):
             names = [node.args[0].value]
-        found += [(node.lineno, n) for n in names if n.split(".")[0] in AUTODIFF_LIBRARIES]
+        line = getattr(node, "lineno", 0)
+        found += [(line, n) for n in names if n.split(".")[0] in AUTODIFF_LIBRARIES]
     return found
 
 

@@ -105,6 +105,7 @@ def unavailable(number: int, reason: str) -> None:
 
 def fmt(value: Any, width: int = 70) -> str:
     """A short one-line text of a value (arrays rounded, long ones cut)."""
+    text: str
     if isinstance(value, np.ndarray | np.generic) or (
             isinstance(value, list | tuple) and value and
             all(isinstance(v, int | float | np.number) for v in value)):
@@ -115,7 +116,7 @@ def fmt(value: Any, width: int = 70) -> str:
     elif isinstance(value, float):
         text = f"{value:.8g}"
     elif callable(value):
-        text = getattr(value, "__name__", None) or getattr(value, "name", repr(value))
+        text = str(getattr(value, "__name__", None) or getattr(value, "name", repr(value)))
     else:
         text = repr(value)
     text = " ".join(text.split())

@@ -71,7 +71,7 @@ def _best_h() -> float:
     """Which of the exercise's h gives the smallest error for exp'(1), measured."""
     errors = {h: abs((float(cr.exp(1.0 + h)) - float(cr.exp(1.0 - h))) / (2 * h) - math.e)
               for h in (1e-3, 1e-5, 1e-7, 1e-10)}
-    return min(errors, key=errors.get)
+    return min(errors, key=lambda h: errors[h])
 
 
 reader(ReaderSpec(30, "central_difference(f, x, h), and the best of the four h", by_hand=True,

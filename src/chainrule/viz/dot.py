@@ -72,7 +72,9 @@ def _fmt(x: Any) -> str:
 def topological(root: Any, inputs: Callable[[Any], list], limit: int | None = None) -> list:
     """Every value behind ``root``, inputs before the values computed from them
     (iterative depth-first post-order); stops early past ``limit`` values."""
-    order, done, stack = [], set(), [(root, False)]
+    order: list = []
+    done: set[int] = set()
+    stack = [(root, False)]
     while stack and (limit is None or len(order) <= limit):
         v, expanded = stack.pop()
         if id(v) in done:
@@ -149,7 +151,14 @@ def _tensor_graph(root: Any, limit: int | None) -> _Graph | None:
     return g
 
 
-def _graph(root: Any, limit: int | None = None) -> _Graph | None:
+def _graph(root: Any) -> _Graph:
+    """The drawing of the whole graph behind ``root``."""
+    g = _graph_within(root, None)
+    assert g is not None  # without a limit there is always a drawing
+    return g
+
+
+def _graph_within(root: Any, limit: int | None) -> _Graph | None:
     """The drawing of the graph behind ``root``; None if it has more than ``limit`` values."""
     from chainrule.scalar import Value
     from chainrule.tensor import Tensor
@@ -219,7 +228,7 @@ def to_svg(root: Any, path: str | Path | None = None) -> str:
 
 def _drawable(root: Any) -> _Graph | None:
     """The graph of ``root`` if it is worth drawing inline (has operations, not huge)."""
-    g = _graph(root, limit=INLINE_NODES // 2)
+    g = _graph_within(root, INLINE_NODES // 2)
     return g if g is not None and g.ops else None
 
 

@@ -105,7 +105,7 @@ def _layout(g: _Graph) -> tuple[dict[str, _Item], list[list[str]], float, float]
     by_column = _order(list(items), columns, chains)
     heights = [len(c) * HEIGHT + (len(c) - 1) * ROW_GAP for c in by_column]
     total = max(heights, default=HEIGHT)
-    x = MARGIN
+    x = float(MARGIN)
     for column, height in zip(by_column, heights):
         width = max(items[k].width for k in column)
         top = MARGIN + (total - height) / 2
