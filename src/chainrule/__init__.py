@@ -3,6 +3,9 @@
 Public API only: everything here is re-exported from the module that defines it.
 """
 
+# subpackages, reachable as chainrule.nn.Linear etc.
+from chainrule import check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
+from chainrule._version import __version__ as __version__
 from chainrule.anomaly import detect_anomaly
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.checkpoint import checkpoint, checkpoint_sequential
@@ -51,11 +54,6 @@ from chainrule.tree import (
     tree_structure,
     tree_unflatten,
 )
-
-__version__ = "0.1.0"
-
-# subpackages, reachable as chainrule.nn.Linear etc.
-from chainrule import check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
 
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",

@@ -9,6 +9,10 @@ has a kink or a discontinuity within eps of the point).
 ``gradcheck`` follows JAX's ``check_grads`` (``modes``, ``order``) and PyTorch's
 ``gradcheck`` (element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``,
 raises by default). It returns a :class:`GradcheckReport` either way.
+
+(This module checks chainrule's own derivatives. The ``chainrule check`` command is
+something else: it judges a reader's answers to the exercises, see
+:mod:`chainrule.exercises.checker`.)
 """
 
 from __future__ import annotations

@@ -52,13 +52,19 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chainrule._version import __version__
+
     parser = argparse.ArgumentParser(prog="chainrule",
                                      description="chainrule: automatic differentiation on NumPy")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train_parser(sub)
     from chainrule.exercises.command import add_parser as add_exercises_parser
 
     add_exercises_parser(sub)
+    from chainrule.exercises.check_command import add_parser as add_check_parser
+
+    add_check_parser(sub)
     from chainrule.cli_graph import add_graph_parser
 
     add_graph_parser(sub)
