@@ -45,6 +45,7 @@ from chainrule.ops import __all__ as _ops_all
 from chainrule.primitive import Primitive, primitive
 from chainrule.scalar import Value
 from chainrule.tensor import Tensor
+from chainrule.transfer import from_dlpack
 from chainrule.tree import (
     TreeDef,
     tree_flatten,
@@ -58,7 +59,8 @@ from chainrule.tree import (
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",
     "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
-    "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp",
+    "enable_grad", "eye", "from_dlpack", "full", "full_like", "functional_call", "grad",
+    "hessian", "hvp",
     "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "linalg", "manual_seed",
     "memory", "nn",
     "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",

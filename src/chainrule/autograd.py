@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule import anomaly, memory
+from chainrule import anomaly, backend, memory
 
 if TYPE_CHECKING:
     from chainrule.primitive import Primitive
@@ -287,7 +287,8 @@ def _apply_hooks(t: Tensor, g: Any) -> Any:
 def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) -> None:
     """Add ``g`` into ``t.grad``: the user's own array in an ordinary backward (see
     :func:`_owned`), a Tensor after create_graph=True."""
-    if not create_graph and isinstance(g, np.ndarray | np.generic):  # an ordinary backward
+    if not create_graph and (isinstance(g, np.ndarray | np.generic)
+                             or backend.on_device(g)):  # an ordinary backward
         if t.grad is None:
             t.grad = _owned(g, t._data.dtype, stored)
         else:
@@ -308,10 +309,10 @@ def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
     pass (``stored``: the seeds, the arrays given to other leaves, which an identity rule
     such as add's passes on unchanged)."""
     if type(g) is not np.ndarray:
-        g = np.asarray(g)  # a NumPy scalar from a 0-d computation: a new array
+        g = backend.as_array(g)  # a NumPy scalar from a 0-d computation: a new array
     if g.dtype != dtype:
         g = g.astype(dtype, order="C")
-    elif (g.base is not None or id(g) in stored or not g.flags.writeable
+    elif (g.base is not None or id(g) in stored or not getattr(g.flags, "writeable", True)
           or not g.flags.c_contiguous):
         g = g.copy()
     stored.add(id(g))
@@ -348,7 +349,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor | np.ndarray):
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or backend.is_array(grad_outputs):
         grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else grad_outputs
     if grad_outputs is None:
         grad_outputs = [None] * len(outs)
@@ -384,7 +385,7 @@ def _seed(t: Tensor, gradient: Any, op: str) -> Any:
                 f"{op}: gradient can be implied only for a tensor with one element, this one "
                 f"has shape {t.shape}; pass a cotangent of that shape, e.g. "
                 f"backward(np.ones({t.shape}))")
-        return np.ones(t.shape, dtype=t.dtype)
+        return backend.array_namespace(t._data).ones(t.shape, dtype=t.dtype)
     if isinstance(gradient, Tensor):
         if gradient.shape != t.shape:
             raise ValueError(f"{op}: cotangent of shape {gradient.shape} for a tensor of shape "
@@ -392,7 +393,8 @@ def _seed(t: Tensor, gradient: Any, op: str) -> Any:
         # a cotangent that takes part in a derivative (reverse, or forward: a tangent) stays
         # a Tensor so that the backward pass carries that derivative along
         return gradient if gradient.requires_grad or gradient._fw is not None else gradient.data
-    g = np.asarray(gradient, dtype=t.dtype)
+    backend.check_same_device(op, (t._data, gradient))
+    g = backend.as_array(gradient, dtype=t.dtype)
     if g.shape != t.shape:
         raise ValueError(f"{op}: cotangent of shape {g.shape} for a tensor of shape {t.shape}")
     return g

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from chainrule import anomaly, autograd, cutlog, memory
+from chainrule import anomaly, autograd, backend, cutlog, memory
 from chainrule.autograd import Node
 from chainrule.tensor import Tensor, dual, make, share_versions
 
@@ -85,7 +85,11 @@ class Primitive:
         if level:
             return self._call_forward_mode(level, args, kwargs, record)
         raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
-        out = self.forward(*raw, **kwargs)
+        try:
+            out = self.forward(*raw, **kwargs)
+        except Exception:
+            backend.check_same_device(self.name, raw)  # arrays on two devices: say so
+            raise
         if anomaly.ACTIVE:
             anomaly.check_forward(self.name, out, raw)
         if record and autograd._mode.enabled:

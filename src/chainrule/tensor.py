@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import backend as _backend
 from chainrule import tensor_methods as _methods
 
 if TYPE_CHECKING:
@@ -41,7 +42,10 @@ class Tensor(_methods.TensorMethods):
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
             data = data._data
-        arr = np.array(data, dtype=dtype, copy=True)
+        if type(data) is not np.ndarray and _backend.on_device(data):  # CuPy: stays there
+            arr = data.astype(data.dtype if dtype is None else dtype, copy=True)
+        else:
+            arr = np.array(data, dtype=dtype, copy=True)
         if arr.dtype == object:
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             "(it holds non-numeric objects)")
@@ -71,7 +75,7 @@ class Tensor(_methods.TensorMethods):
         if base is not None:  # new memory: no longer a view, but keeps the bumped count
             self._ver = base._ver
             self._base = None
-        self._data = np.asarray(value)
+        self._data = _backend.as_array(value)
 
     @property
     def _version(self) -> int:
@@ -115,7 +119,11 @@ class Tensor(_methods.TensorMethods):
         return None if self._fw is None else self._fw[2]
 
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied)."""
+        """The data as a NumPy array (shared, not copied); a tensor on a GPU is refused
+        (copy it explicitly with ``t.cpu().numpy()``)."""
+        if type(self._data) is not np.ndarray and _backend.on_device(self._data):
+            raise TypeError(f"numpy: this tensor is on {self.device}; copy it to the host "
+                            "first with t.cpu().numpy()")
         return self._data
 
     def item(self) -> float | int | bool:
@@ -135,6 +143,9 @@ class Tensor(_methods.TensorMethods):
         ``import chainrule.numpy as np`` / ``chainrule.stack``."""
         if self.requires_grad or self._fw is not None:
             raise _interop.conversion_error(self)
+        if type(self._data) is not np.ndarray and _backend.on_device(self._data):
+            raise TypeError(f"np.asarray: this tensor is on {self.device}; NumPy arrays live "
+                            "on the host: copy it explicitly with t.cpu()")
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -160,10 +171,12 @@ class Tensor(_methods.TensorMethods):
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        body = np.array2string(_backend.to_numpy(self._data), separator=", ", prefix="tensor(")
         extra = []
         if self._data.dtype != np.float64:
             extra.append(f"dtype={self._data.dtype}")
+        if type(self._data) is not np.ndarray and _backend.on_device(self._data):
+            extra.append(f"device='{self.device}'")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.prim.name}>")
         elif self.requires_grad:
@@ -323,7 +336,7 @@ class Tensor(_methods.TensorMethods):
 def make(data: Any, node: Node | None) -> Tensor:
     """Wrap an operation's raw result (the fast path used by primitives)."""
     if type(data) is not np.ndarray:
-        data = np.asarray(data)
+        data = _backend.as_array(data)  # a NumPy scalar becomes an array; a CuPy array stays
     t = _new(Tensor)
     t._data = data
     t.grad = None
@@ -372,7 +385,7 @@ def _memory_root(arr: Any) -> Any:
 
 def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
     """A tensor carrying ``tangent`` at forward-mode ``level`` on top of ``primal``."""
-    data = primal._data if isinstance(primal, Tensor) else np.asarray(primal)
+    data = primal._data if isinstance(primal, Tensor) else _backend.as_array(primal)
     if tangent is None:
         tangent = np.zeros_like(data)
     elif np.shape(tangent) != data.shape:
