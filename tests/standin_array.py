@@ -157,7 +157,10 @@ class DeviceArray(NDArrayOperatorsMixin):
         if any(not issubclass(t, DeviceArray | np.ndarray) for t in types):
             return NotImplemented
         name = getattr(func, "__name__", str(func))
-        return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)))
+        result = func(*_unwrap(args, name), **_unwrap(kwargs, name))
+        if func is np.diagonal:
+            result.flags.writeable = True  # CuPy's diagonal is a writable view
+        return _wrap(result)
 
     # ----- the array ---------------------------------------------------------------------
     @property

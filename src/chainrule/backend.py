@@ -198,3 +198,29 @@ def ones(shape: tuple[int, ...], dtype: Any = None, like: Any = None) -> Any:
 def eye(n: int, dtype: Any = None, like: Any = None) -> Any:
     """``np.eye(n)`` on the device of ``like``."""
     return array_namespace(like).eye(n, dtype=np.float64 if dtype is None else dtype)
+
+
+def copy(x: Any) -> Any:
+    """A new array holding ``x`` (a host scalar or list becomes a NumPy array)."""
+    return x.copy() if on_device(x) else np.array(x, copy=True)
+
+
+def add_at(out: Any, index: Any, values: Any) -> None:
+    """``np.add.at(out, index, values)`` (repeated indices accumulate), with host index
+    arrays copied to ``out``'s device as CuPy's indexing copies them."""
+    if type(out) is np.ndarray:
+        np.add.at(out, index, values)
+        return
+    module = array_namespace(out)
+    module.add.at(out, device_index(index, out), values)
+
+
+def device_index(index: Any, like: Any) -> Any:
+    """An index with its host arrays (NumPy, lists of ints) on ``like``'s device."""
+    if type(like) is np.ndarray or not on_device(like):
+        return index
+    if isinstance(index, tuple):
+        return tuple(device_index(i, like) for i in index)
+    if isinstance(index, np.ndarray | list):
+        return array_namespace(like).asarray(index)
+    return index

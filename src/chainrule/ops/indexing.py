@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.shape import unsqueeze
 from chainrule.primitive import EachArgument, primitive
 
@@ -33,11 +34,11 @@ def getitem(x, index):
 @primitive
 def scatter_add(g, index, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeats accumulate)."""
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = backend.zeros(shape, np.result_type(g), like=g)
     if _basic(index):
         out[index] = g
     else:
-        np.add.at(out, index, g)
+        backend.add_at(out, index, g)
     return out
 
 
@@ -140,7 +141,7 @@ pad.defjvp(lambda t, ans, x, pad_width, constant_values=0: pad(t, pad_width, 0),
 @primitive
 def index_update(x, index, value):
     """A copy of x with ``x[index] = value`` (the out-of-place form of assignment)."""
-    out = np.array(x, copy=True)
+    out = backend.copy(x)
     out[index] = value
     return out
 
@@ -152,12 +153,15 @@ def _kept_writes(g, index, shape):
     part = getitem(g, index)
     if _basic(index):
         return part
-    written = np.zeros(shape, dtype=bool)[index].shape
-    ids = np.arange(int(np.prod(written))).reshape(written)
-    owner = np.full(shape, -1)
+    xp = backend.array_namespace(g)  # the index may be on a GPU with g: compute there
+    written = xp.zeros(shape, dtype=bool)[index].shape
+    ids = xp.arange(int(np.prod(written))).reshape(written)
+    owner = xp.full(shape, -1)
     owner[index] = ids
     kept = owner[index] == ids
-    return part if kept.all() else part * kept
+    if xp is np and kept.all():  # (on a GPU, asking would wait for it: multiply anyway)
+        return part
+    return part * kept
 
 
 # d (x with x[i] = v) = dx with zeros at i, plus dv placed at i (the writes that stayed)

@@ -8,6 +8,7 @@ import string
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import abs, mul, sign, unsupported_type, where
 from chainrule.ops.reduce import _spread, max, min, sum
 from chainrule.ops.shape import (
@@ -156,7 +157,7 @@ def _on_diagonals(r, unique, target, sizes):
             eyes.append(c + fresh)
             c = fresh
         renamed += c
-    identities = [np.eye(sizes[e[0]], dtype=r.dtype) for e in eyes]
+    identities = [backend.eye(sizes[e[0]], r.dtype, like=r) for e in eyes]
     return einsum(",".join([unique, *eyes]) + "->" + renamed, r, *identities)
 
 
@@ -183,9 +184,10 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 @primitive
 def diagonal_embed(d, shape, offset=0, axis1=0, axis2=1):
     """Zeros of ``shape`` with ``d`` written on the diagonal: the transpose of diagonal."""
-    out = np.zeros(shape, dtype=np.result_type(d))
+    out = backend.zeros(shape, np.result_type(d), like=d)
     view = np.diagonal(out, offset, axis1, axis2)
-    view.flags.writeable = True
+    if hasattr(view.flags, "writeable"):  # NumPy's diagonal view is read-only (CuPy's isn't)
+        view.flags.writeable = True
     view[...] = d
     return out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import exp, sqrt, where
 from chainrule.ops.shape import (
     broadcast_to,
@@ -90,7 +91,7 @@ def _winners(g, ans, x, axis, keepdims, op):
 
 def _ones(ans, x):
     """Ones shaped like the reduction's result (the share of each winner, for the jvp)."""
-    return np.ones(np.shape(ans), dtype=x.dtype)
+    return backend.ones(np.shape(ans), x.dtype, like=x)
 
 
 @primitive
@@ -150,7 +151,7 @@ def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
     exclusive cumulative products from the left times those from the right,
     so zeros need no division (an ordinary backward: raw arrays, O(n))."""
     moved, order = _reduced_last(x, axis)
-    ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+    ones = backend.ones(moved.shape[:-1] + (1,), x.dtype, like=x)
     left = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     return _restored(left * right, x, order)
@@ -161,12 +162,12 @@ def _exclusive_products_recorded(x, axis):
     nested jvp), zeros included: row i of an n x n stack holds the factors with x_i
     replaced by 1, and ``prod`` reduces each row (O(n^2) along the reduced axes)."""
     moved, order = _reduced_last(x, axis)
-    eye = np.eye(moved.shape[-1], dtype=bool)
+    eye = backend.eye(moved.shape[-1], bool, like=x)
     return _restored(prod(where(eye, 1.0, unsqueeze(moved, -2)), axis=-1), x, order)
 
 
 def _others(ans, x, axis, keepdims):
-    if isinstance(x, np.ndarray):
+    if backend.is_array(x):
         return _exclusive_products(x, axis)
     return _exclusive_products_recorded(x, axis)
 
