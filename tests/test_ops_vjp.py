@@ -11,7 +11,6 @@ outputs are exercised exactly as a vector-Jacobian product.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,8 +21,12 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 
-EXAMPLES = int(os.environ.get("CHAINRULE_EXAMPLES", "10"))  # raise it for a thorough hunt
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
+# Examples per primitive from the Hypothesis profile (tests/conftest.py): 10 locally (or
+# CHAINRULE_EXAMPLES for a thorough hunt), 50 with --hypothesis-profile=ci; second order
+# draws 20 there (6 locally).
+EXAMPLES = settings().max_examples
+SECOND_ORDER_EXAMPLES = max(EXAMPLES * 2 // 5, min(EXAMPLES, 6))
+SETTINGS = settings(deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TORCH_RTOL, TORCH_ATOL = 1e-7, 1e-10
 ALL = pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -148,7 +151,7 @@ def second_derivatives(leaves_: list, first: Sequence, weights: Sequence[np.ndar
 
 
 @SECOND_ORDER
-@settings(SETTINGS, max_examples=max(EXAMPLES * 6 // 10, 1))
+@settings(SETTINGS, max_examples=SECOND_ORDER_EXAMPLES)
 @given(data=st.data())
 def test_second_derivatives_match_torch(case: Case, data: st.DataObject) -> None:
     torch = pytest.importorskip("torch")
