@@ -9,8 +9,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.ops import nn as ops_nn
 from chainrule.nn.torch_export import torch_gradients
+from chainrule.ops import nn as ops_nn
 from chainrule.train import compare_gradients_with_torch
 
 torch = pytest.importorskip("torch")
