@@ -101,8 +101,12 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if dtype is not None and dtype != self._data.dtype:
-            return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
+            out = self._data.astype(dtype)
+        else:
+            out = self._data.copy() if copy else self._data
+        if self.requires_grad:  # np.asarray(t), np.array(t): the array has no history
+            _cutlog.cut("numpy: conversion to a NumPy array", (self,), out)
+        return out
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
