@@ -136,8 +136,10 @@ class Tensor(_methods.TensorMethods):
         if self.requires_grad or self._fw is not None:
             raise _interop.conversion_error(self)
         if dtype is not None and dtype != self._data.dtype:
-            return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
+            out = self._data.astype(dtype)
+        else:
+            out = self._data.copy() if copy else self._data
+        return out
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
