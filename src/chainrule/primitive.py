@@ -37,7 +37,7 @@ from typing import Any
 
 from chainrule import anomaly, autograd, cutlog, memory
 from chainrule.autograd import Node
-from chainrule.tensor import Tensor, dual, make, share_versions
+from chainrule.tensor import Tensor, current_tangent, dual, make, share_versions
 
 Rule = Callable[..., Any] | None
 
@@ -130,7 +130,7 @@ class Primitive:
             fw = a._fw if isinstance(a, Tensor) else None
             if fw is not None and fw[0] == level:
                 primals.append(fw[1])
-                tangents.append(fw[2])
+                tangents.append(current_tangent(a, self.name))
             else:
                 primals.append(a)
                 tangents.append(None)

@@ -112,7 +112,7 @@ class Tensor(_methods.TensorMethods):
     @property
     def tangent(self) -> Any:
         """The forward-mode tangent of the innermost active ``jvp``, or None."""
-        return None if self._fw is None else self._fw[2]
+        return None if self._fw is None else current_tangent(self, "tangent")
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied)."""
@@ -384,8 +384,21 @@ def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
     t = make(data, None)
     if isinstance(primal, Tensor):
         view_of(t, primal)  # the same array: one version counter
-    t._fw = (level, primal, tangent)
+    t._fw = (level, primal, tangent, t._version)
     return t
+
+
+def current_tangent(t: Tensor, op: str) -> Any:
+    """The tangent of dual ``t``, refused when t's memory was changed in place (through an
+    alias: a view, the base) after the tangent was computed, which would make it stale."""
+    fw = t._fw
+    if t._version != fw[3]:
+        raise RuntimeError(
+            f"{op}: a tensor of shape {t.shape} carrying a forward-mode tangent was modified in "
+            f"place through an alias after its tangent was computed (version {fw[3]}, now "
+            f"{t._version}); its tangent is out of date: take views after the change, or "
+            "compute the result out of place")
+    return fw[2]
 
 
 def _raw(x: Any) -> Any:
