@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import autograd
+from chainrule import autograd, ops
 from chainrule.tensor import Tensor, make, view_of
 
 
@@ -40,10 +40,15 @@ def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -
             raise RuntimeError(
                 f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) can't be changed "
                 "in place while recording; update it under `with chainrule.no_grad():`")
+        if t.dtype.kind not in "fc":
+            raise TypeError(f"{symbol}: a tensor of dtype {t.dtype} can't hold a value that "
+                            "needs a gradient (it would be cut from the graph); make it a float "
+                            "tensor first, e.g. t = t.astype('float64')")
         if t._fw is None:
             _refuse_aliased(t, symbol)
         _differentiable_update(t, other, op, symbol)
     else:
+        keep_graph(t)
         value = other._data if is_tensor else other
         try:
             raw_op(t._data, value, out=t._data)
@@ -53,6 +58,19 @@ def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -
     if t._fw is not None:  # the tangent is current for the new version
         t._fw = (*t._fw[:3], t._version)
     return t
+
+
+def keep_graph(t: Tensor) -> None:
+    """Before a change of ``t``'s values that is not recorded (under ``no_grad``, or
+    ``t.data = array``): a tensor made by a recorded operation keeps its graph, as in
+    PyTorch, but that graph's node gets a frozen copy of the values it produced, so its
+    rule (``exp``'s uses its result) never reads the changed ones."""
+    if t._node is None:
+        return
+    old = make(t._data.copy(), t._node)
+    old.requires_grad = True
+    with autograd.enable_grad():
+        t._node = ops.reshape(old, t.shape)._node  # the identity, over the frozen values
 
 
 def _differentiable_update(t: Tensor, other: Any, op: Callable, symbol: str) -> None:

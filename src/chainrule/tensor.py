@@ -39,6 +39,13 @@ class Tensor(_methods.TensorMethods):
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if _interop.needs_grad(data):
+            raise TypeError(
+                f"{type(self).__name__}(...): the data holds a Tensor that needs a gradient (requires grad or "
+                "carries a forward-mode tangent), whose values a new leaf would cut from the "
+                "graph; use chainrule.tensor(data) for a differentiable copy, or "
+                f"{type(self).__name__}(t.detach()) / chainrule.tensor(t.detach(), "
+                "requires_grad=True) for a new leaf from the values")
         if isinstance(data, Tensor):
             data = data._data
         arr = np.array(data, dtype=dtype, copy=True)
@@ -66,6 +73,7 @@ class Tensor(_methods.TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
+        _inplace.keep_graph(self)  # a recorded node keeps the values it produced
         self._version += 1  # seen by every node that saved this tensor or one of its aliases
         base = self._base
         if base is not None:  # new memory: no longer a view, but keeps the bumped count
@@ -304,6 +312,12 @@ class Tensor(_methods.TensorMethods):
 
     def __itruediv__(self, other: Any) -> Tensor:
         return _inplace.update(self, other, _ops.div, np.divide, "/=")
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return _inplace.update(self, other, _ops.pow, np.power, "**=")
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        return _inplace.update(self, other, _ops.matmul, np.matmul, "@=")
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _raw_index(index)
