@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, ops
-from chainrule.tensor import Tensor, make, view_of
+from chainrule.tensor import Tensor, make, stamp, view_of
 
 
 def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -> Tensor:
@@ -56,7 +56,7 @@ def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -
             raise _unfit(e, symbol, t, np.shape(value), np.result_type(value)) from None
     t._version += 1  # the count of the tensor's memory, shared by all its views
     if t._fw is not None:  # the tangent is current for the new version
-        t._fw = (*t._fw[:3], t._version)
+        t._fw = (*t._fw[:3], stamp(t, t._fw[1]))
     return t
 
 
@@ -90,23 +90,14 @@ def _differentiable_update(t: Tensor, other: Any, op: Callable, symbol: str) -> 
                          np.result_type(_raw(other)))
         new = new.astype(t.dtype)  # a recorded (differentiable) cast, float to float
     np.copyto(t._data, new._data)
+    before = t._fw[1] if t._fw is not None else None
+    if isinstance(before, Tensor) and _root(before) is not root and not before.requires_grad:
+        before._version += 1  # views taken of t's primal since its last change are stale now
     t._node = new._node
     t.requires_grad = new.requires_grad
-    t._fw = None if new._fw is None else _onto(new._fw, t)
-
-
-def _onto(fw: tuple, t: Tensor) -> tuple:
-    """new's forward-mode parts with every primal moved onto t's memory (which now holds
-    the same values), so that t and its primals stay one tensor with one version count."""
-    level, primal, tangent = fw[:3]
-    if isinstance(primal, Tensor):
-        primal._data = t._data
-        view_of(primal, t)
-        if primal._fw is not None:
-            primal._fw = (*_onto(primal._fw, t)[:3], primal._version)
-    else:
-        primal = t._data
-    return (level, primal, tangent)
+    t._fw = new._fw
+    if t._fw is not None and not isinstance(t._fw[1], Tensor):  # a raw primal: t's memory
+        t._fw = (t._fw[0], t._data, t._fw[2])  # (a Tensor primal keeps its own: rules saved it)
 
 
 def _frozen(x: Tensor, root: Tensor, memo: dict[int, Any], symbol: str,
@@ -166,7 +157,7 @@ def _copy(u: Tensor, alias: bool, memo: dict[int, Any], symbol: str) -> Tensor:
             primal = memo.get(id(primal), primal)
         elif alias:
             primal = c._data
-        c._fw = (level, primal, memo.get(id(tangent), tangent), c._version)
+        c._fw = (level, primal, memo.get(id(tangent), tangent), stamp(c, primal))
     return c
 
 
@@ -174,7 +165,7 @@ def _rebuilt(node: autograd.Node, memo: dict[int, Any], symbol: str) -> autograd
     """A copy of ``node`` whose Tensor arguments are replaced as ``memo`` says."""
     if node.args is None:
         autograd._parents_of(node)  # raises: freed by an earlier backward
-    for i, a, v in node.saved:
+    for _, a, v in node.saved:
         if memo.get(id(a), a) is not a and a._version != v:
             raise RuntimeError(
                 f"{symbol}: the value was computed by '{node.prim.name}' from a tensor of shape "

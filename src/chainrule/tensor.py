@@ -41,9 +41,10 @@ class Tensor(_methods.TensorMethods):
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if _interop.needs_grad(data):
             raise TypeError(
-                f"{type(self).__name__}(...): the data holds a Tensor that needs a gradient (requires grad or "
-                "carries a forward-mode tangent), whose values a new leaf would cut from the "
-                "graph; use chainrule.tensor(data) for a differentiable copy, or "
+                f"{type(self).__name__}(...): the data holds a Tensor that needs a gradient "
+                "(requires grad or carries a forward-mode tangent), whose values a new leaf "
+                "would cut from the graph; use chainrule.tensor(data) for a differentiable copy, "
+                "or "
                 f"{type(self).__name__}(t.detach()) / chainrule.tensor(t.detach(), "
                 "requires_grad=True) for a new leaf from the values")
         if isinstance(data, Tensor):
@@ -73,13 +74,14 @@ class Tensor(_methods.TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
+        value = np.asarray(value)  # a Tensor that needs a gradient refuses (__array__)
         _inplace.keep_graph(self)  # a recorded node keeps the values it produced
         self._version += 1  # seen by every node that saved this tensor or one of its aliases
         base = self._base
         if base is not None:  # new memory: no longer a view, but keeps the bumped count
             self._ver = base._ver
             self._base = None
-        self._data = np.asarray(value)
+        self._data = value
 
     @property
     def _version(self) -> int:
@@ -398,20 +400,26 @@ def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
     t = make(data, None)
     if isinstance(primal, Tensor):
         view_of(t, primal)  # the same array: one version counter
-    t._fw = (level, primal, tangent, t._version)
+    t._fw = (level, primal, tangent, stamp(t, primal))
     return t
+
+
+def stamp(t: Tensor, primal: Any) -> tuple[int, int]:
+    """The versions of dual ``t`` and of its primal for which its tangent is current."""
+    return (t._version, primal._version if isinstance(primal, Tensor) else 0)
 
 
 def current_tangent(t: Tensor, op: str) -> Any:
     """The tangent of dual ``t``, refused when t's memory was changed in place (through an
     alias: a view, the base) after the tangent was computed, which would make it stale."""
     fw = t._fw
-    if t._version != fw[3]:
+    now = stamp(t, fw[1])
+    if now != fw[3]:
         raise RuntimeError(
             f"{op}: a tensor of shape {t.shape} carrying a forward-mode tangent was modified in "
-            f"place through an alias after its tangent was computed (version {fw[3]}, now "
-            f"{t._version}); its tangent is out of date: take views after the change, or "
-            "compute the result out of place")
+            f"place through an alias after its tangent was computed (versions {fw[3]}, now "
+            f"{now}); its tangent is out of date: take views after the change, or compute "
+            "the result out of place")
     return fw[2]
 
 
