@@ -196,7 +196,9 @@ def test_nested_jvp_with_in_place_inside_matches_finite_differences() -> None:
     def inner(x):
         return cr.jvp(_f_inplace, (x,), (V0,))[1].sum()
 
-    _, second = cr.jvp(inner, (X0,), (V0,))
+    first, second = cr.jvp(inner, (X0,), (V0,))
+    _, tt = torch.func.jvp(_f_reference, (torch.tensor(X0),), (torch.tensor(V0),))
+    np.testing.assert_allclose(first, tt.sum().item(), rtol=1e-14)
     h = 1e-5
     fd = (inner(cr.tensor(X0 + h * V0)).item() - inner(cr.tensor(X0 - h * V0)).item()) / (2 * h)
     np.testing.assert_allclose(second, fd, rtol=1e-6)
