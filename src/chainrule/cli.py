@@ -23,7 +23,8 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, nargs="+", default=[128], metavar="N",
                    help="hidden layer sizes (default: 128)")
     p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs in all (default: 15; with --resume: the run's own)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate (default: 1e-3 for adam, 0.05 for sgd)")
@@ -34,21 +35,44 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                    help="download the whole MNIST set once (checksum-verified, cached)")
     p.add_argument("--out", default=None, help="run folder (default: runs/<date-time>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue the run kept in RUN_DIR (its own settings; --epochs may "
+                        "raise its total)")
     p.set_defaults(run=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
     from chainrule.train import TrainConfig, train
 
-    digits = tuple(d for group in args.digits for d in group)
-    config = TrainConfig(
-        digits=digits, hidden=tuple(args.hidden), activation=args.activation,
-        epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
-        optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, full=args.full,
-        out=args.out, progress=not args.no_progress)
-    result = train(config)
-    return 1 if result.gradient_check.get("status") == "failed" else 0
+    if args.resume is not None:
+        config = _resumed_config(args)
+    else:
+        digits = tuple(d for group in args.digits for d in group)
+        config = TrainConfig(
+            digits=digits, hidden=tuple(args.hidden), activation=args.activation,
+            epochs=args.epochs if args.epochs is not None else 15,
+            batch_size=args.batch_size,
+            lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
+            optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, full=args.full,
+            out=args.out, progress=not args.no_progress)
+    result = train(config, resume=args.resume is not None)
+    return 1 if result.stopped or result.gradient_check.get("status") == "failed" else 0
+
+
+def _resumed_config(args: argparse.Namespace):
+    """The settings of the run in ``args.resume`` (from its checkpoint), with --epochs and
+    --no-progress applied."""
+    from pathlib import Path
+
+    from chainrule import runfolder
+    from chainrule.train import TrainConfig
+
+    saved = runfolder.load(Path(args.resume)).meta["config"]
+    saved.update(digits=tuple(saved["digits"]), hidden=tuple(saved["hidden"]),
+                 out=args.resume, progress=not args.no_progress)
+    if args.epochs is not None:
+        saved["epochs"] = args.epochs
+    return TrainConfig(**saved)
 
 
 def build_parser() -> argparse.ArgumentParser:

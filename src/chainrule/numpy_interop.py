@@ -50,6 +50,17 @@ def raw(x: Any) -> Any:
     return x
 
 
+def _tensors(values: Any) -> tuple:
+    """The Tensors in ``values`` (nested lists and tuples included)."""
+    from chainrule.tensor import Tensor
+
+    if isinstance(values, Tensor):
+        return (values,)
+    if isinstance(values, list | tuple):
+        return tuple(t for v in values for t in _tensors(v))
+    return ()
+
+
 def needs_grad(values: Any) -> bool:
     """True if ``values`` is, or (in lists, tuples, dicts) holds, a Tensor that needs a
     gradient: one that requires grad or carries a forward-mode tangent."""
@@ -113,7 +124,12 @@ QUERIES = frozenset({
 
 def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if func in QUERIES:
-        return func(*raw(args), **kwargs)
+        result = func(*raw(args), **kwargs)
+        if needs_grad(args):  # np.argmax(t): a plain answer, cut from the graph
+            from chainrule import cutlog
+
+            cutlog.cut(f"numpy: np.{func.__name__}", _tensors(args), result, depth=2)
+        return result
     impl = functions().get(func)
     if impl is not None:
         if kwargs.get("out") is not None or kwargs.get("dtype") is not None:

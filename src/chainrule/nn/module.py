@@ -193,6 +193,13 @@ class Module:
         """Read parameters from an ``.npz`` file (see :func:`chainrule.nn.load`)."""
         return load(self, path, strict)
 
+    def to_torch(self) -> Any:
+        """This module as a ``torch.nn.Module`` with copies of its parameters (Linear
+        weights transposed to PyTorch's ``(out, in)``); see :mod:`chainrule.nn.torch_export`."""
+        from chainrule.nn.torch_export import to_torch  # it imports the layers, built on this
+
+        return to_torch(self)
+
     # ----- printing ----------------------------------------------------------
     def extra_repr(self) -> str:
         """The part of the repr inside the parentheses (a layer's settings)."""
