@@ -86,6 +86,8 @@ def sym(x):
 def _c(n: int, like) -> object:
     """Fixed distinct weights 1, 2, ..., n for sign-invariant combinations of vectors."""
     c = np.arange(1.0, n + 1)
+    if isinstance(like, cr.Tensor):  # on like's device (the GPU stand-in of test_device_table)
+        return cr.backend.asarray_like(c, like, like.dtype)
     return torch.from_numpy(c).to(like.dtype) if torch is not None and isinstance(
         like, torch.Tensor) else c.astype(like.dtype)
 

@@ -315,8 +315,8 @@ class _Namespace:
         attr = getattr(self._module, name)
         if isinstance(attr, type(np)):
             return _Namespace(attr)  # namespace.linalg, namespace.random
-        if not callable(attr) or isinstance(attr, type):
-            return attr
+        if not callable(attr) or isinstance(attr, type | np.ufunc):
+            return attr  # a ufunc dispatches to the device array by itself
 
         def function(*args: Any, **kwargs: Any) -> Any:
             return _wrap(attr(*_unwrap(args, name), **_unwrap(kwargs, name)))

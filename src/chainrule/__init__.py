@@ -4,7 +4,7 @@ Public API only: everything here is re-exported from the module that defines it.
 """
 
 # subpackages, reachable as chainrule.nn.Linear etc.
-from chainrule import check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
+from chainrule import backend, check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
 from chainrule._version import __version__ as __version__
 from chainrule.anomaly import detect_anomaly
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -58,6 +58,7 @@ from chainrule.tree import (
 
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",
+    "backend",
     "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
     "enable_grad", "eye", "from_dlpack", "full", "full_like", "functional_call", "grad",
     "hessian", "hvp",

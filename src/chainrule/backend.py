@@ -70,7 +70,9 @@ def as_array(x: Any, dtype: Any = None) -> Any:
 
 
 def asarray_like(x: Any, like: Any, dtype: Any = None) -> Any:
-    """Host data ``x`` (a scalar, a list, a NumPy array) as an array on ``like``'s device."""
+    """Host data ``x`` (a scalar, a list, a NumPy array) as an array on ``like``'s device
+    (an array or a Tensor)."""
+    like = getattr(like, "_data", like)
     if type(like) is np.ndarray or not on_device(like):
         return np.asarray(x, dtype=dtype)
     if on_device(x):
@@ -170,10 +172,10 @@ def register_device(kind: str, module: Any, array_type: type) -> Callable[[], No
     return restore
 
 
-def check_same_device(op: str, arrays: Iterable[Any]) -> None:
+def check_same_device(op: str, arrays: Iterable[Any], cause: Exception | None = None) -> None:
     """Raise :class:`DeviceError` naming ``op`` and both devices if ``arrays`` (the raw
     arguments of one operation; scalars and non-arrays are skipped) live on different
-    devices."""
+    devices; ``cause`` is the error the operation raised, if it did (quoted)."""
     seen: dict[str, int] = {}
     for i, a in enumerate(arrays):
         if is_array(a) and (a.ndim or on_device(a)):
@@ -182,7 +184,9 @@ def check_same_device(op: str, arrays: Iterable[Any]) -> None:
         (d0, i0), (d1, i1) = list(seen.items())[:2]
         raise DeviceError(f"{op}: arguments on different devices: argument {i0} on {d0}, "
                           f"argument {i1} on {d1}; move one first with .to('{d0}') or "
-                          f".to('{d1}')")
+                          f".to('{d1}')"
+                          + ("" if cause is None else f" ({type(cause).__name__}: {cause})")
+                          ) from cause
 
 
 def zeros(shape: tuple[int, ...], dtype: Any = None, like: Any = None) -> Any:

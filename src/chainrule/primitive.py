@@ -87,8 +87,8 @@ class Primitive:
         raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
         try:
             out = self.forward(*raw, **kwargs)
-        except Exception:
-            backend.check_same_device(self.name, raw)  # arrays on two devices: say so
+        except Exception as e:
+            backend.check_same_device(self.name, raw, e)  # arrays on two devices: say so
             raise
         if anomaly.ACTIVE:
             anomaly.check_forward(self.name, out, raw)

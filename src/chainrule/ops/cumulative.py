@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.indexing import concatenate, getitem, pad
 from chainrule.ops.shape import broadcast_to, reshape
 from chainrule.primitive import primitive
@@ -18,7 +19,7 @@ from chainrule.tensor import Tensor
 
 def as_array(x):
     """A Tensor as it is, anything else as a NumPy array (lists, scalars)."""
-    return x if isinstance(x, Tensor) else np.asarray(x)
+    return x if isinstance(x, Tensor) else backend.as_array(x)
 
 
 def check_axis(op: str, axis, shape: tuple[int, ...]) -> int:
@@ -130,7 +131,7 @@ def _edge(op: str, name: str, v, x, axis: int):
     """``prepend``/``append`` as NumPy takes them: a scalar spreads over the shape of x with
     length 1 on ``axis``; an array must match x everywhere but on ``axis``."""
     if isinstance(v, int | float):  # a Python number takes x's dtype (float32 stays float32)
-        v = np.asarray(v, np.result_type(x.dtype, v))
+        v = backend.asarray_like(v, x, np.result_type(x.dtype, v))
     v = as_array(v)
     if v.ndim == 0:
         shape = list(x.shape)

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate
 from chainrule.ops.linalg import diagonal, matmul, norm
@@ -55,7 +56,8 @@ def _onto_triangle(s, lower: bool):
 def _triangles(x, lower: bool) -> tuple[np.ndarray, np.ndarray]:
     """Masks (of x's dtype): the triangle read, diagonal included, and its strict part."""
     n = x.shape[-1]
-    keep, strict = np.tri(n, dtype=x.dtype), np.tri(n, k=-1, dtype=x.dtype)
+    tri = backend.array_namespace(x).tri  # masks on x's device
+    keep, strict = tri(n, dtype=x.dtype), tri(n, k=-1, dtype=x.dtype)
     return (keep, strict) if lower else (keep.T, strict.T)
 
 
@@ -66,12 +68,12 @@ def _ties(x) -> np.ndarray:
     n = x.shape[-1]
     tol = 8 * n * np.finfo(x.dtype).eps * np.max(np.abs(x), axis=-1, initial=0.0)
     close = np.abs(x[..., :, None] - x[..., None, :]) <= tol[..., None, None]
-    return close & ~np.eye(n, dtype=bool)
+    return close & ~backend.eye(n, bool, like=x)
 
 
 def _gaps(x, ties: np.ndarray, fill: float):
     """F with F_ij = 1 / (x_j - x_i) for i != j, 0 on the diagonal, ``fill`` on ties."""
-    apart = ~(ties | np.eye(x.shape[-1], dtype=bool))
+    apart = ~(ties | backend.eye(x.shape[-1], bool, like=x))
     f = where(apart, 1.0 / where(apart, unsqueeze(x, -2) - unsqueeze(x, -1), 1.0), 0.0)
     return where(ties, fill, f) if fill else f
 
@@ -97,7 +99,8 @@ def _refuse(name: str, refuse: np.ndarray) -> None:
 def _phi(x):
     """The lower triangle of x with its diagonal halved."""
     n = x.shape[-1]
-    return x * (np.tri(n, k=-1, dtype=x.dtype) + 0.5 * np.eye(n, dtype=x.dtype))
+    tri = backend.array_namespace(x).tri
+    return x * (tri(n, k=-1, dtype=x.dtype) + 0.5 * backend.eye(n, x.dtype, like=x))
 
 
 @primitive
@@ -161,7 +164,8 @@ def _eigh_vjp(g, ans, a, UPLO="L"):  # noqa: N803
     w, v, gw, gv = ans[..., 0, :], ans[..., 1:, :], g[..., 0, :], g[..., 1:, :]
     ties, vgv = _ties(w), matmul(v.mT, gv)
     _refuse("eigh", ties & _asymmetric(vgv))
-    inner = vgv * _gaps(w, ties, 0.0) + unsqueeze(gw, -2) * np.eye(w.shape[-1], dtype=w.dtype)
+    eye = backend.eye(w.shape[-1], w.dtype, like=w)
+    inner = vgv * _gaps(w, ties, 0.0) + unsqueeze(gw, -2) * eye
     return _onto_triangle(matmul(matmul(v, inner), v.mT), UPLO == "L")
 
 
@@ -271,7 +275,7 @@ def _svd_vjp(g, ans, a):
     f = _gaps(s * s, ties, 0.0)
     row, col = unsqueeze(s, -2), unsqueeze(s, -1)  # X * row = X S, col * X = S X
     core = ((f * (ugu - ugu.mT)) * row + col * (f * (vgv - vgv.mT))
-            + unsqueeze(gs, -2) * np.eye(k, dtype=s.dtype))
+            + unsqueeze(gs, -2) * backend.eye(k, s.dtype, like=s))
     ga = matmul(matmul(u, core), v.mT)
     if m > k:
         ga = ga + matmul((gu - matmul(u, ugu)) * _inverse_row(s, zero, 0.0), v.mT)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import mul, sub
 from chainrule.ops.linalg import matmul, trace
 from chainrule.ops.reduce import sum
@@ -25,7 +26,7 @@ __all__ = ["det", "inv", "lstsq", "matrix_power", "multi_dot", "pinv", "slogdet"
 # ----- shared by the linalg modules ---------------------------------------------------
 def value(x: Any) -> np.ndarray:
     """The array behind ``x``, for checks that are not differentiated (ties, zero cotangents)."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.data if isinstance(x, Tensor) else backend.as_array(x)
 
 
 def check_square(name: str, a: Any) -> None:
@@ -63,15 +64,15 @@ def in_rule(name: str, why: str, fn: Any, *args: Any) -> Any:
 
 def eye_minus(p: Any) -> Any:
     """I - p for a square p (or a stack of them)."""
-    return np.eye(p.shape[-1], dtype=p.dtype) - p
+    return backend.eye(p.shape[-1], p.dtype, like=p) - p
 
 
 def zero_vjp(g: Any, ans: Any, a: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-    return np.zeros(a.shape, a.dtype)
+    return backend.zeros(a.shape, a.dtype, like=a)
 
 
 def zero_jvp(t: Any, ans: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-    return np.zeros(ans.shape, ans.dtype)
+    return backend.zeros(ans.shape, ans.dtype, like=ans)
 
 
 # ----- inv, solve ----------------------------------------------------------------------
@@ -190,7 +191,8 @@ def slogdet(a) -> SlogdetResult:
 # ----- matrix_power, multi_dot -------------------------------------------------------------
 @primitive
 def _identity_like(a):
-    return np.broadcast_to(np.eye(a.shape[-1], dtype=np.result_type(a, 1.0)), a.shape).copy()
+    eye = backend.eye(a.shape[-1], np.result_type(a, 1.0), like=a)
+    return np.broadcast_to(eye, a.shape).copy()
 
 
 _identity_like.name = "matrix_power"
@@ -316,7 +318,7 @@ def lstsq(a, b, rcond: float | None = None) -> tuple:
         residuals = sum(mul(r, r), axis=0)
         residuals = reshape(residuals, (1,)) if len(sb) == 1 else residuals
     else:
-        residuals = np.empty((0,), dtype=np.result_type(value(x)))
+        residuals = backend.zeros((0,), np.result_type(value(x)), like=x)
     return x, residuals, rank, svdvals(a)
 
 
