@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
+from chainrule import backend
+
 if TYPE_CHECKING:
     from chainrule.nn.module import Module
 
@@ -29,7 +31,8 @@ def save(module: Module, path: str | Path) -> Path:
     """Write ``module.state_dict()`` to ``path`` (``.npz`` added if missing, as NumPy
     does), atomically: a reader never sees a half-written file. Returns the path."""
     path = _npz_path(path)
-    write_atomically(path, lambda f: np.savez(f, **module.state_dict()))
+    state = {name: backend.to_numpy(v) for name, v in module.state_dict().items()}  # GPU: copied
+    write_atomically(path, lambda f: np.savez(f, **state))
     return path
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.nn.activations import ReLU, Sigmoid, Tanh
 from chainrule.nn.layers import MLP, Linear, Sequential
 from chainrule.nn.module import Module
@@ -38,7 +39,10 @@ def _torch() -> Any:
 
 
 def _copy(torch: Any, array: np.ndarray) -> Any:
-    """A torch Parameter holding a C-contiguous copy of ``array`` (same dtype)."""
+    """A torch Parameter holding a C-contiguous copy of ``array`` (same dtype; a CuPy array
+    gives a CUDA tensor, through DLPack)."""
+    if backend.on_device(array):
+        return torch.nn.Parameter(torch.from_dlpack(array.copy(order="C")))
     return torch.nn.Parameter(torch.from_numpy(np.array(array, order="C", copy=True)))
 
 
