@@ -31,6 +31,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default) or cuda: an NVIDIA GPU through CuPy "
+                        "(pip install 'chainrule[gpu]')")
     p.add_argument("--full", action="store_true",
                    help="download the whole MNIST set once (checksum-verified, cached)")
     p.add_argument("--out", default=None, help="run folder (default: runs/<date-time>)")
@@ -53,7 +56,8 @@ def _run_train(args: argparse.Namespace) -> int:
             epochs=args.epochs if args.epochs is not None else 15,
             batch_size=args.batch_size,
             lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
-            optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, full=args.full,
+            optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, device=args.device,
+            full=args.full,
             out=args.out, progress=not args.no_progress)
     result = train(config, resume=args.resume is not None)
     return 1 if result.stopped or result.gradient_check.get("status") == "failed" else 0
@@ -97,11 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` console script; returns the exit status."""
+    from chainrule.backend import DeviceError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, OSError, ImportError) as e:  # bad options, offline, no matplotlib
+    except (ValueError, OSError, ImportError, DeviceError) as e:  # bad options, offline,
+        # no matplotlib, no GPU
         print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

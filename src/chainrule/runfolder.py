@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import nn, optim
+from chainrule import backend, nn, optim
 from chainrule.nn.serialization import read_npz, write_atomically
 
 CHECKPOINT = "checkpoint.npz"
@@ -76,9 +76,9 @@ class Saved:
 def save(out: Path, meta: dict[str, Any], model: nn.Module, opt: optim.Optimizer,
          rng: np.random.Generator, metrics: dict[str, Any]) -> None:
     """Write the checkpoint, then the model and the metrics (see the module docstring)."""
-    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    arrays = {f"model/{k}": backend.to_numpy(v) for k, v in model.state_dict().items()}
     for index, state in opt.state_dict()["state"].items():
-        arrays.update({f"optim/{index}/{k}": np.asarray(v) for k, v in state.items()})
+        arrays.update({f"optim/{index}/{k}": backend.to_numpy(v) for k, v in state.items()})
     meta = {**meta, "rng": rng.bit_generator.state}
     arrays["meta"] = np.array(json.dumps(meta))
     write_atomically(out / CHECKPOINT, lambda f: np.savez(f, **arrays))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from chainrule import nn, no_grad, optim, runfolder
+from chainrule import backend, nn, no_grad, optim, runfolder
 from chainrule.data import as_features, batches, load_mnist
 from chainrule.nn.torch_export import torch_gradients
 
@@ -41,6 +41,7 @@ class TrainConfig:
     momentum: float = 0.9
     seed: int = 0
     dtype: str = "float32"
+    device: str = "cpu"
     full: bool = False
     out: str | None = None
     progress: bool = True
@@ -62,6 +63,12 @@ class TrainConfig:
             raise ValueError(f"--optimizer: 'sgd' or 'adam', got {self.optimizer!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"--dtype: 'float32' or 'float64', got {self.dtype!r}")
+        try:
+            kind, _ = backend.parse_device(self.device)
+        except ValueError as e:
+            raise ValueError(f"--device: {e}") from None
+        if kind != "cpu":
+            backend.device_module(kind)  # no CuPy, no GPU: a one-line DeviceError now
 
 
 @dataclass
@@ -87,9 +94,15 @@ def build_model(config: TrainConfig, n_in: int = 784) -> nn.MLP:
 
 
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of ``x`` (host arrays) classified as ``y``, on the model's device."""
     with no_grad():
-        logits = model(x).data
-    return float(np.mean(np.argmax(logits, axis=1) == y))
+        logits = model(backend.to_device(x, _device(model))).data
+    return float(np.mean(backend.to_numpy(np.argmax(logits, axis=1)) == y))
+
+
+def _device(model: nn.Module) -> str:
+    """Where the model's parameters are (``"cpu"`` for a model without any)."""
+    return next((p.device for p in model.parameters()), "cpu")
 
 
 def compare_gradients_with_torch(model: nn.Module, x: np.ndarray, y: np.ndarray
@@ -171,6 +184,9 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
     log(f"data: {data!r}, features {x_train.shape[1]}, dtype {dtype}")
 
     model = build_model(config, x_train.shape[1])
+    check = None if resume else compare_gradients_with_torch(  # on the host: PyTorch's CPU
+        model, x_train[:config.batch_size], y_train[:config.batch_size])
+    model.to(config.device)  # the batches follow it there, one host-to-device copy each
     opt = make_optimizer(config, model)
     loader = batches(x_train, y_train, config.batch_size, shuffle=True, seed=config.seed)
     result = RunResult(out=str(out))
@@ -185,8 +201,7 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
         done = saved.epoch
         log(f"resuming {out} after epoch {done} of {config.epochs}")
     else:
-        result.gradient_check = compare_gradients_with_torch(
-            model, x_train[:config.batch_size], y_train[:config.batch_size])
+        result.gradient_check = check
         _log_gradient_check(result.gradient_check, log)
         done = 0
         _keep(out, 0, config, result, model, opt, loader, first_loss)
@@ -197,8 +212,9 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
             bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                        disable=not config.progress, unit="batch")
             for batch, (xb, yb) in enumerate(bar, 1):
+                xb = backend.to_device(xb, config.device)  # labels stay: an index, checked here
                 loss = nn.functional.cross_entropy(model(xb), yb)
-                value = float(loss.item())
+                value = float(loss.item())  # the step's one wait for the GPU
                 first_loss = value if first_loss is None else first_loss
                 _guard(value, first_loss, epoch, batch)
                 opt.zero_grad()
