@@ -13,7 +13,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 sys.path.insert(0, str(HERE.parent / "src"))  # the checkout's chainrule, installed or not
 os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("PYTHONPATH", str(HERE.parent / "src"))  # for the notebook kernels
+# The notebook kernels import this checkout's chainrule and the tutorials' helpers (docs/_ext).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(HERE.parent / "src"), str(HERE / "_ext"), os.environ.get("PYTHONPATH", "")])
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small arrays; the build runs on 2 cores
 
 from chainrule import __version__  # noqa: E402
@@ -29,6 +31,7 @@ extensions = [
     "sphinx.ext.napoleon",          # NumPy/Google style sections in docstrings
     "sphinx_autodoc_typehints",     # the type hints of the signatures, in the descriptions
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",       # MathJax shipped with the site: math renders offline too
     "sphinx.ext.viewcode",
     "chainrule_docs",               # docs/_ext: API pages from __all__, primitives, Limits
 ]
@@ -47,6 +50,7 @@ nb_merge_streams = True
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 typehints_document_rtype = True
+typehints_document_rtype_none = False
 always_use_bars_union = True
 napoleon_numpy_docstring = True
 napoleon_google_docstring = True
