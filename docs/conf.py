@@ -12,7 +12,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 sys.path.insert(0, str(HERE.parent / "src"))  # the checkout's chainrule, installed or not
-os.environ.setdefault("MPLBACKEND", "Agg")
 # The notebook kernels import this checkout's chainrule and the tutorials' helpers (docs/_ext).
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(HERE.parent / "src"), str(HERE / "_ext"), os.environ.get("PYTHONPATH", "")])
@@ -62,7 +61,8 @@ nitpick_ignore_regex = [(r"py:.*", r"(?!chainrule\b).*")]
 
 html_theme = "furo"
 html_title = f"chainrule {version}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["chainrule.css"]
 
 # Private helpers that appear in signatures (the context manager no_grad() returns).
 nitpick_ignore = [("py:class", "chainrule.autograd._SetGradMode")]

@@ -105,6 +105,10 @@ class MembersDirective(SphinxDirective):
             return [f".. py:function:: {name}{_signature(obj)}", f"   :module: {modname}", "",
                     f"   Another name for :func:`{modname}.{first[id(obj)]}` (NumPy's).", ""]
         first[id(obj)] = name
+        if inspect.isclass(obj) and not obj.__module__.startswith("chainrule"):
+            kind = "exception" if issubclass(obj, BaseException) else "class"
+            return [f".. py:{kind}:: {name}", f"   :module: {modname}", "",
+                    f"   ``{obj.__module__}.{obj.__qualname__}``, re-exported.", ""]
         if inspect.isclass(obj):
             if issubclass(obj, BaseException):
                 return [f".. autoexception:: {full}", ""]
