@@ -37,7 +37,7 @@ from typing import Any
 
 from chainrule import anomaly, autograd, cutlog, memory
 from chainrule.autograd import Node
-from chainrule.tensor import Tensor, dual, make, share_versions
+from chainrule.tensor import Tensor, current_tangent, dual, make, share_versions, stamp
 
 Rule = Callable[..., Any] | None
 
@@ -94,14 +94,7 @@ class Primitive:
             result = make(out, None)
             if record:  # a path cut by no_grad: why_no_grad
                 cutlog.no_grad_call(self.name, args, result)
-        data = result._data  # a view of an input, or an input itself: one version counter
-        if data.base is not None:
-            share_versions(result, args)
-        else:
-            for r in raw:
-                if r is data:
-                    share_versions(result, args)
-                    break
+        _share_if_view(result, args)
         return result
 
     def _node(self, args: tuple, raw: tuple, kwargs: dict) -> Node:
@@ -130,7 +123,7 @@ class Primitive:
             fw = a._fw if isinstance(a, Tensor) else None
             if fw is not None and fw[0] == level:
                 primals.append(fw[1])
-                tangents.append(fw[2])
+                tangents.append(current_tangent(a, self.name))
             else:
                 primals.append(a)
                 tangents.append(None)
@@ -147,11 +140,27 @@ class Primitive:
             contribution = rule(t, ans, *primals, **kwargs)
             tangent = contribution if tangent is None else tangent + contribution
         out = dual(level, ans, tangent, self.name)
+        if out._base is None:  # a raw primal: a view of an argument's memory is still one
+            _share_if_view(out, args)
+            out._fw = (*out._fw[:3], stamp(out, ans))  # current for the shared count
         if record and autograd._mode.enabled:
             raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
             out._node = self._node(args, raw, kwargs)
             out.requires_grad = True
         return out
+
+
+def _share_if_view(result: Tensor, args: tuple) -> None:
+    """A result that is a view of an argument's array, or that array itself, shares the
+    argument's version counter."""
+    data = result._data
+    if data.base is not None:
+        share_versions(result, args)
+        return
+    for a in args:
+        if isinstance(a, Tensor) and a._data is data:
+            share_versions(result, args)
+            return
 
 
 class EachArgument:

@@ -39,6 +39,14 @@ class Tensor(_methods.TensorMethods):
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if _interop.needs_grad(data):
+            raise TypeError(
+                f"{type(self).__name__}(...): the data holds a Tensor that needs a gradient "
+                "(requires grad or carries a forward-mode tangent), whose values a new leaf "
+                "would cut from the graph; use chainrule.tensor(data) for a differentiable copy, "
+                "or "
+                f"{type(self).__name__}(t.detach()) / chainrule.tensor(t.detach(), "
+                "requires_grad=True) for a new leaf from the values")
         if isinstance(data, Tensor):
             data = data._data
         arr = np.array(data, dtype=dtype, copy=True)
@@ -66,12 +74,14 @@ class Tensor(_methods.TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
+        value = np.asarray(value)  # a Tensor that needs a gradient refuses (__array__)
+        _inplace.keep_graph(self)  # a recorded node keeps the values it produced
         self._version += 1  # seen by every node that saved this tensor or one of its aliases
         base = self._base
         if base is not None:  # new memory: no longer a view, but keeps the bumped count
             self._ver = base._ver
             self._base = None
-        self._data = np.asarray(value)
+        self._data = value
 
     @property
     def _version(self) -> int:
@@ -112,7 +122,7 @@ class Tensor(_methods.TensorMethods):
     @property
     def tangent(self) -> Any:
         """The forward-mode tangent of the innermost active ``jvp``, or None."""
-        return None if self._fw is None else self._fw[2]
+        return None if self._fw is None else current_tangent(self, "tangent")
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied)."""
@@ -307,6 +317,12 @@ class Tensor(_methods.TensorMethods):
     def __itruediv__(self, other: Any) -> Tensor:
         return _inplace.update(self, other, _ops.div, np.divide, "/=")
 
+    def __ipow__(self, other: Any) -> Tensor:
+        return _inplace.update(self, other, _ops.pow, np.power, "**=")
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        return _inplace.update(self, other, _ops.matmul, np.matmul, "@=")
+
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _raw_index(index)
         _inplace.update(self, value, lambda x, v: _ops.index_update(x, index, v),
@@ -386,8 +402,27 @@ def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
     t = make(data, None)
     if isinstance(primal, Tensor):
         view_of(t, primal)  # the same array: one version counter
-    t._fw = (level, primal, tangent)
+    t._fw = (level, primal, tangent, stamp(t, primal))
     return t
+
+
+def stamp(t: Tensor, primal: Any) -> tuple[int, int]:
+    """The versions of dual ``t`` and of its primal for which its tangent is current."""
+    return (t._version, primal._version if isinstance(primal, Tensor) else 0)
+
+
+def current_tangent(t: Tensor, op: str) -> Any:
+    """The tangent of dual ``t``, refused when t's memory was changed in place (through an
+    alias: a view, the base) after the tangent was computed, which would make it stale."""
+    fw = t._fw
+    now = stamp(t, fw[1])
+    if now != fw[3]:
+        raise RuntimeError(
+            f"{op}: a tensor of shape {t.shape} carrying a forward-mode tangent was modified in "
+            f"place through an alias after its tangent was computed (versions {fw[3]}, now "
+            f"{now}); its tangent is out of date: take views after the change, or compute "
+            "the result out of place")
+    return fw[2]
 
 
 def _raw(x: Any) -> Any:

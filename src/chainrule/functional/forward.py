@@ -18,14 +18,14 @@ from chainrule.functional.nesting import (
     _takes_part,
 )
 from chainrule.functional.reverse import grad
-from chainrule.tensor import Tensor, dual
+from chainrule.tensor import Tensor, current_tangent, dual
 from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure, tree_unflatten
 
 
 def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
     """(primal, tangent) of an output at ``level``; outputs without it have tangent 0."""
     if isinstance(out, Tensor) and out._fw is not None and out._fw[0] == level:
-        return out._fw[1], out._fw[2]
+        return out._fw[1], current_tangent(out, "jvp")
     if not isinstance(out, Tensor | np.ndarray | np.generic | int | float | complex):
         return out, None  # not an array (a string, an object): no tangent
     dtype = out.dtype if isinstance(out, Tensor | np.ndarray) and out.dtype.kind == "f" else None
