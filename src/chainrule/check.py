@@ -2,7 +2,7 @@
 and the derivatives of the vjp and jvp themselves) and a comparison with PyTorch.
 
 Central differences in float64, ``(f(x + eps e) - f(x - eps e)) / (2 eps)``, have error
-O(eps^2 f''') + O(machine eps * |f| / eps); with eps = 1e-6 that is about 1e-10 relative,
+O(eps^2 f''') + ``O(machine eps * |f| / eps)``; with eps = 1e-6 that is about 1e-10 relative,
 far below the default tolerances, so a failed check means a wrong rule, not noise (unless f
 has a kink or a discontinuity within eps of the point).
 

@@ -2,7 +2,7 @@
 
 Every binary primitive broadcasts as NumPy does; its vjp rules return
 cotangents of the broadcast shape and the engine sums them back to each
-input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape`).
+input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape <chainrule.sum_to_shape>`).
 Read each block as: forward, then ``d out`` in terms of ``d x``.
 """
 
@@ -281,7 +281,7 @@ relu.defjvp(lambda t, ans, x: t * (x > 0))
 
 @primitive
 def abs(x):
-    """|x|. Subgradient at the kink: sign(0) = 0 at x = 0, as PyTorch."""
+    """``|x|``. Subgradient at the kink: sign(0) = 0 at x = 0, as PyTorch."""
     return np.abs(x)
 
 

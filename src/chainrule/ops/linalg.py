@@ -256,7 +256,7 @@ _pnorm.defjvp(lambda t, ans, x, p, axis=None, keepdims=False:
 
 def norm(x, ord=None, axis=None, keepdims: bool = False):
     """``np.linalg.norm``: over one axis (or a 1-D array) the vector norm
-    (sum |x|^p)^(1/p) for ord None/2, 1, inf, -inf or any other p; over two axes (or a 2-D
+    ``(sum |x|^p)^(1/p)`` for ord None/2, 1, inf, -inf or any other p; over two axes (or a 2-D
     array) the matrix norm for ord None/'fro', 1, -1 (column sums), inf, -inf (row sums).
     With ``ord`` and ``axis`` both None, the 2-norm of all the entries.
 

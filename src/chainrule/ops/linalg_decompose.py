@@ -311,7 +311,7 @@ _svd.defjvp(_svd_jvp)
 @primitive
 def svdvals(a):
     """The singular values of A (descending), as ``np.linalg.svdvals``. Differentiable where
-    they are distinct and non-zero (|x| has a kink at 0); one valid gradient at ties."""
+    they are distinct and non-zero (``|x|`` has a kink at 0); one valid gradient at ties."""
     check_matrix("svdvals", a)
     return lapack("svdvals", np.linalg.svd, a, compute_uv=False)
 
@@ -435,7 +435,7 @@ def qr(a, mode: str = "reduced"):
 # ----- queries ------------------------------------------------------------------------------------
 def cond(x, p=None):
     """The condition number of x in the norm p (None or 2: s_max / s_min; -2: its inverse;
-    'fro', 1, -1, inf, -inf: ||x|| ||x^-1||). Differentiable, as svdvals, norm and inv are."""
+    'fro', 1, -1, inf, -inf: ``||x|| ||x^-1||``). Differentiable, as svdvals, norm and inv are."""
     check_matrix("cond", x)
     if p in (None, 2, -2):
         s = svdvals(x)

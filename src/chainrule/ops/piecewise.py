@@ -25,7 +25,7 @@ def _raw(a):
 # ----- fabs ---------------------------------------------------------------------------
 @primitive
 def fabs(x):
-    """|x| as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0."""
+    """``|x|`` as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0."""
     return ufunc_call("fabs", np.fabs, x)
 
 
@@ -196,7 +196,7 @@ heaviside.defjvp(_flat,
 
 @primitive
 def copysign(x, y):
-    """|x| with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
+    """``|x|`` with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
     is +-sign(x) (0 at the kink x = 0, as for abs); in y it is 0 (a jump at y = 0)."""
     return ufunc_call("copysign", np.copysign, x, y)
 
