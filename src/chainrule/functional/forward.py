@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import autograd
 from chainrule.functional.nesting import (
     _export,
     _float_array,
@@ -25,6 +26,8 @@ from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure, 
 def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
     """(primal, tangent) of an output at ``level``; outputs without it have tangent 0."""
     if isinstance(out, Tensor) and out._fw is not None and out._fw[0] == level:
+        if out._fw[2].dtype.kind == "c":
+            raise autograd.complex_error("jvp: an output's tangent is complex")
         return out._fw[1], out._fw[2]
     if not isinstance(out, Tensor | np.ndarray | np.generic | int | float | complex):
         return out, None  # not an array (a string, an object): no tangent
