@@ -115,3 +115,5 @@ for _name, _torch in [("real", lambda x: torch.real(x)), ("conj", lambda x: torc
                       ("conjugate", lambda x: torch.conj(x)), ("real_if_close", lambda x: x),
                       ("imag", lambda x: x * 0), ("angle", lambda x: torch.angle(x))]:
     case(_name, getattr(cr, _name), _torch, unary(NONZERO))
+case("floor_divide", cr.floor_divide, lambda x, y: torch.floor(x / y),  # torch: no derivative
+     arrays(broadcastable(), _DIVIDENDS, _DIVISORS))

@@ -265,6 +265,12 @@ class Tensor(_methods.TensorMethods):
     def __rmod__(self, other: Any) -> Tensor:
         return _ops.remainder(other, self)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
+
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
 

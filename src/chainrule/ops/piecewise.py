@@ -241,11 +241,22 @@ angle = _real_part("angle", np.angle, "0 where x >= 0, pi where x < 0 (real x): 
                    "constant, derivative 0.", _flat)
 __all__ += ["angle", "conj", "conjugate", "imag", "real", "real_if_close"]
 
+
+@primitive
+def floor_divide(x, y):
+    """floor(x / y) (Python's ``x // y``). Piecewise constant in both: derivative 0."""
+    return ufunc_call("floor_divide", np.floor_divide, x, y)
+
+
+floor_divide.defvjp(_flat, _flat)                      # d floor(x / y) = 0 between the jumps
+floor_divide.defjvp(_flat, _flat)
+__all__ += ["floor_divide"]
+
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {
     np.fabs: fabs, np.fmax: fmax, np.fmin: fmin, np.remainder: remainder, np.fmod: fmod,
     np.floor: floor, np.ceil: ceil, np.trunc: trunc, np.rint: rint, np.fix: fix,
     np.round: round, np.around: round, np.nan_to_num: nan_to_num, np.heaviside: heaviside,
     np.copysign: copysign, np.real: real, np.imag: imag, np.conjugate: conj,
-    np.real_if_close: real_if_close, np.angle: angle,
+    np.real_if_close: real_if_close, np.angle: angle, np.floor_divide: floor_divide,
 }
