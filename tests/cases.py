@@ -432,6 +432,22 @@ for _name, _fn, _tfn, _strategy in [
 ]:
     case(_name, _fn, _tfn, _strategy)
 
+# ----- NumPy forms met in HIPS autograd's test suite --------------------------------------
+case("dot[N-D]", cr.dot, lambda a, b: torch.tensordot(a, b, dims=([a.ndim - 1], [b.ndim - 2])),
+     st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
+     .flatmap(lambda d: st.tuples(array(d[:3]), array((d[0], d[2], d[3])))))
+case("dot[1-D,N-D]", cr.dot, lambda a, b: torch.tensordot(a, b, dims=([0], [1])),
+     _DOT.flatmap(lambda d: st.tuples(array(d[1:2]), array((d[0], d[1], d[2])))))
+case("einsum[sublists]", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]),
+     lambda a, b: torch.einsum("ij,jk->ik", a, b),
+     _DOT.flatmap(lambda d: st.tuples(array(d[:2]), array(d[1:]))))
+case("einsum[size-0 batch]", lambda a, b: cr.einsum("...ij,...jk->...ik", a, b),
+     lambda a, b: torch.einsum("...ij,...jk->...ik", a, b),
+     st.tuples(array((0, 2, 3)), array((1, 3, 2))))
+# over one element std is identically 0: derivative 0 (sqrt's rule alone would give 0/0)
+case("std[one element]", lambda x: cr.std(x, axis=0), lambda x: (x - x).sum(0),
+     unary(min_dims=1, max_dims=3).map(lambda xs: (xs[0][:1],)))
+
 # The rest of the table, one module per kind of primitive; each registers its rows with case().
 import cases_arrays  # noqa: E402, F401
 import cases_cumulative  # noqa: E402, F401
@@ -440,3 +456,4 @@ import cases_ufuncs  # noqa: E402, F401
 
 CASES_BY_NAME: dict[str, Case] = {c.name: c for c in CASES}
 assert len(CASES_BY_NAME) == len(CASES), "case names must be unique"
+

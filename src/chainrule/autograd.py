@@ -292,7 +292,7 @@ def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) ->
         if t.grad is None:
             t.grad = _owned(g, t._data.dtype, stored)
         else:
-            t.grad = t.grad + (g if g.dtype == t._data.dtype else g.astype(t._data.dtype))
+            t.grad = t.grad + (g if g.dtype == t._data.dtype else _owned(g, t._data.dtype, stored))
         return
     from chainrule.tensor import Tensor
 
@@ -300,6 +300,15 @@ def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) ->
         g = Tensor(g)  # after create_graph=True every .grad is a Tensor
     g = _in_dtype(g, t.dtype)
     t.grad = g if t.grad is None else t.grad + g
+
+
+def complex_error(where: str) -> TypeError:
+    """Complex numbers are out of reach: the rules are written for real values, and a
+    complex value would give a wrong derivative (its imaginary part silently dropped)."""
+    return TypeError(f"{where}: complex numbers are not supported: chainrule differentiates "
+                     "real-valued code only (its rules are not written for complex values and "
+                     "would give a wrong derivative); carry real and imaginary parts as "
+                     "separate real arrays")
 
 
 def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
@@ -311,6 +320,8 @@ def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
     if type(g) is not np.ndarray:
         g = backend.as_array(g)  # a NumPy scalar from a 0-d computation: a new array
     if g.dtype != dtype:
+        if g.dtype.kind == "c":
+            raise complex_error("backward: a complex derivative reached a real input")
         g = g.astype(dtype, order="C")
     elif (g.base is not None or id(g) in stored or not getattr(g.flags, "writeable", True)
           or not g.flags.c_contiguous):
@@ -322,6 +333,8 @@ def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
 def _in_dtype(g: Tensor, dtype: np.dtype) -> Tensor:
     """A differentiable gradient cast to its input's dtype (a float32 input gets a float32
     gradient even when a float64 constant took part), as PyTorch and JAX do."""
+    if g.dtype != dtype and g.dtype.kind == "c":
+        raise complex_error("backward: a complex derivative reached a real input")
     return g if g.dtype == dtype else g.astype(dtype)
 
 

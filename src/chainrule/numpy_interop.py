@@ -119,6 +119,10 @@ def _answers_bool(ufunc: np.ufunc) -> bool:
 QUERIES = frozenset({
     np.shape, np.ndim, np.size, np.result_type, np.argmax, np.argmin, np.argsort, np.nonzero,
     np.flatnonzero, np.count_nonzero, np.any, np.all, np.isclose, np.allclose, np.array_equal,
+    np.argpartition, np.argwhere, np.searchsorted, np.array_equiv, np.iscomplex, np.iscomplexobj,
+    np.isreal, np.isrealobj, np.isscalar, np.isneginf, np.isposinf,
+    # arrays shaped like x whose values do not depend on x's (derivative 0)
+    np.zeros_like, np.ones_like, np.empty_like,
 })
 
 

@@ -212,7 +212,11 @@ class Tensor(_methods.TensorMethods):
     # ----- autograd --------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this leaf as needing a gradient (floating-point data only)."""
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind == "c":
+            from chainrule.autograd import complex_error
+
+            raise complex_error(f"requires_grad on a tensor of dtype {self._data.dtype}")
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, this one "
                 f"has dtype {self._data.dtype}; convert first, e.g. tensor(x, dtype='float64')")
@@ -279,6 +283,18 @@ class Tensor(_methods.TensorMethods):
 
     def __rpow__(self, other: Any) -> Tensor:
         return _ops.pow(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import autograd, backend
 from chainrule.functional.nesting import (
     _export,
     _float_array,
@@ -26,7 +26,10 @@ from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure, 
 def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
     """(primal, tangent) of an output at ``level``; outputs without it have tangent 0."""
     if isinstance(out, Tensor) and out._fw is not None and out._fw[0] == level:
-        return out._fw[1], current_tangent(out, "jvp")
+        tangent = current_tangent(out, "jvp")
+        if tangent.dtype.kind == "c":
+            raise autograd.complex_error("jvp: an output's tangent is complex")
+        return out._fw[1], tangent
     if not (isinstance(out, Tensor | np.ndarray | np.generic | int | float | complex)
             or backend.on_device(out)):
         return out, None  # not an array (a string, an object): no tangent

@@ -90,8 +90,10 @@ def _float_array(x: Any, op: str, path: str) -> np.ndarray:
         raise TypeError(f"{op}: {path}: a string ({x!r}) cannot be differentiated; "
                         "differentiate with respect to floating-point arrays only")
     arr = x.data if isinstance(x, Tensor) else backend.as_array(x)
-    if arr.dtype.kind in "fc":
+    if arr.dtype.kind == "f":
         return arr
+    if arr.dtype.kind == "c":
+        raise autograd.complex_error(f"{op}: {path} has dtype {arr.dtype}")
     what = f"dtype {arr.dtype}" if arr.dtype.kind != "O" else f"a {type(x).__name__}"
     raise TypeError(f"{op}: {path}: {what} cannot be differentiated; differentiate with "
                     "respect to floating-point inputs (2.0, not 2; or x.astype(float))")
@@ -136,6 +138,8 @@ def _in_dtype(g: Any, like: Any) -> Any:
     """A derivative with respect to ``like`` in like's dtype (a float32 input gets float32
     derivatives even where a float64 constant took part), as PyTorch and JAX give them."""
     dtype = like.dtype if hasattr(like, "dtype") else np.result_type(like)
+    if g.dtype != dtype and g.dtype.kind == "c":
+        raise autograd.complex_error("a complex derivative reached a real input")
     return g if g.dtype == dtype else astype(g, dtype)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.ops.shape import unsqueeze
 from chainrule.primitive import EachArgument, primitive
+from chainrule.tensor import Tensor
 
 
 def _basic(index) -> bool:
@@ -71,7 +72,8 @@ _concatenate.defjvp(EachArgument(lambda i, t, ans, *arrays, axis=0: _concatenate
 
 def concatenate(arrays: Sequence, axis: int = 0):
     """Join arrays along an existing axis."""
-    arrays = list(arrays)
+    # nested lists as arrays (a list operand's forward tangent would be ``list * 0``)
+    arrays = [a if isinstance(a, Tensor) else backend.as_array(a) for a in arrays]
     if not arrays:
         raise ValueError("concatenate: need at least one array")
     shapes = [np.shape(a) for a in arrays]
@@ -173,4 +175,14 @@ index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
                     lambda t, ans, x, index, value: index_update(ans * 0, index, t))
 
 
-NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad}
+def pad_numpy(array, pad_width, mode="constant", constant_values=0):
+    """``np.pad`` on Tensors: ``mode='constant'`` (the only mode differentiated) is
+    :func:`pad`; any other mode is refused by name."""
+    if mode != "constant":
+        raise NotImplementedError(f"np.pad: mode={mode!r} is not differentiable in chainrule "
+                                  "(only mode='constant'); build it from slices and "
+                                  "concatenate")
+    return pad(array, pad_width, constant_values)
+
+
+NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad_numpy}

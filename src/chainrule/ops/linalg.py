@@ -63,14 +63,20 @@ matmul.defjvp(lambda t, ans, a, b: matmul(t, b),
 
 
 def dot(a, b):
-    """np.dot for scalars, vectors and matrices (use matmul or einsum beyond 2-D)."""
+    """np.dot: a product for scalars, matmul up to 2-D; beyond, NumPy's N-d rule (a sum over
+    a's last axis and b's second-to-last: ``dot(a, b)[i, j, k, m] = sum(a[i, j, :] *
+    b[k, :, m])``) as an einsum, whose rules give the derivative."""
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return mul(a, b)
-    if na > 2 or nb > 2:
-        raise ValueError(f"dot: shapes {np.shape(a)} and {np.shape(b)}: N-d dot is not "
-                         "supported; use matmul or einsum")
-    return matmul(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    if np.shape(a)[-1] != np.shape(b)[-2 if nb > 1 else -1]:
+        raise ValueError(f"dot: shapes {np.shape(a)} and {np.shape(b)} not aligned")
+    letters = "abcdefghijklmnopqrstuvwxy"
+    sa, sb = letters[:na - 1] + "z", letters[na - 1:na + nb - 1]
+    sb = sb[:-2] + "z" + sb[-1] if nb > 1 else "z"
+    return einsum(f"{sa},{sb}->{sa[:-1]}{sb.replace('z', '')}", a, b)
 
 
 def outer(a, b):
@@ -126,7 +132,8 @@ def _einsum_vjp(i, g, ans, subscripts, *operands):
     sizes: dict[str, int] = {}
     for s, o in zip(ins, operands):
         for c, n in zip(s, o.shape):
-            sizes[c] = builtins.max(sizes.get(c, 1), n)  # '...' axes may broadcast
+            if sizes.get(c, 1) == 1:  # '...' axes may broadcast (a size 1 against 0 or n)
+                sizes[c] = n
     others, other_ops = [], []
     for j, (s, o) in enumerate(zip(ins, operands)):
         if j != k:
@@ -311,7 +318,25 @@ def _matrix_norm(x, ord, axes, keepdims):
     return r if keepdims else squeeze(r, (rows, cols))
 
 
+def einsum_any_form(*args, optimize=False):
+    """``np.einsum`` in either of NumPy's forms: ``(subscripts, *operands)``, or the sublist
+    form ``(op0, sublist0, op1, sublist1, ..., [sublist_out])`` (axis numbers 0-51 and
+    Ellipsis), which is spelled as subscripts first. ``optimize`` is accepted and ignored."""
+    if not args or isinstance(args[0], str):
+        return einsum(*args)
+    letters = string.ascii_lowercase + string.ascii_uppercase
+
+    def spell(sublist):
+        return "".join("..." if s is Ellipsis else letters[s] for s in sublist)
+
+    operands, subs = list(args[0:-1:2] if len(args) % 2 else args[0::2]), args[1::2]
+    spec = ",".join(spell(s) for s in subs)
+    if len(args) % 2:
+        spec += "->" + spell(args[-1])
+    return einsum(spec, *operands)
+
+
 NUMPY = {
-    np.matmul: matmul, np.dot: dot, np.outer: outer, np.einsum: einsum, np.trace: trace,
+    np.matmul: matmul, np.dot: dot, np.outer: outer, np.einsum: einsum_any_form, np.trace: trace,
     np.diagonal: diagonal, np.linalg.norm: norm,
 }

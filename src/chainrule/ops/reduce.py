@@ -78,8 +78,11 @@ def var(x, axis=None, ddof: int = 0, keepdims: bool = False):
 
 
 def std(x, axis=None, ddof: int = 0, keepdims: bool = False):
-    """Standard deviation: sqrt(var)."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    """Standard deviation: sqrt(var). Over one element it is 0 whatever x is, so its
+    derivative is 0 (returned as var, also 0 there, whose rules give 0 where sqrt's would
+    give 0/0)."""
+    v = var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    return v if _count(np.shape(x), axis, "std") == 1 else sqrt(v)
 
 
 def _winners(g, ans, x, axis, keepdims, op):
