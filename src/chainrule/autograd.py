@@ -111,15 +111,17 @@ class Node:
                  "__weakref__")
 
     def __init__(self, prim: Primitive, args: tuple, raw: tuple, kwargs: dict,
-                 inputs: tuple[int, ...], versions: tuple[int | None, ...], edits: int) -> None:
+                 inputs: tuple[int, ...], versions: tuple[int | None, ...]) -> None:
         self.prim = prim
         self.args = args
         self.raw = raw
         self.kwargs = kwargs
         self.inputs = inputs
         self.versions = versions
-        self.edits = edits
-        self.where = None
+        self.edits = EDITS
+        self.where = anomaly.user_frame() if anomaly.ACTIVE else None
+        if memory.TRACKERS:
+            memory.track_node(self)
 
     @property
     def parents(self) -> tuple | None:
@@ -300,7 +302,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 if rule is None:
                     raise NotImplementedError(
                         f"backward: '{prim.name}' has no vjp rule for argument {i}")
-                gi = rule(g, ans, *given, **kwargs)
+                gi = rule(g, ans, *given, **kwargs) if kwargs else rule(g, ans, *given)
                 if anomaly.ACTIVE:
                     anomaly.check_backward(node, i, gi)
                 if gi.shape != p._data.shape:
@@ -313,8 +315,10 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 users[p] = left
                 if left == 0:
                     ready.append(p)
-            if not retain_graph:
-                node.release()
+            if not retain_graph:  # free what the node saved (node.release(), inlined)
+                if memory.TRACKERS:
+                    memory.release_node(node)
+                node.args = node.raw = node.inputs = None
     finally:
         _mode.enabled = previous
     return None if inputs is None else found

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from chainrule import anomaly, autograd, cutlog, memory
+from chainrule import anomaly, autograd, cutlog
 from chainrule.autograd import NO_KWARGS, Node
 from chainrule.tensor import Tensor, dual, make, share_versions
 
@@ -94,7 +94,8 @@ class Primitive:
         if anomaly.ACTIVE:
             anomaly.check_forward(self.name, out, raw)
         if inputs and autograd._mode.enabled:
-            result = make(out, self._node(args, raw, kwargs, tuple(inputs), tuple(versions)))
+            result = make(out, Node(self, args, raw, kwargs or NO_KWARGS, tuple(inputs),
+                                    tuple(versions)))
         else:
             result = make(out, None)
             if inputs:  # a path cut by no_grad: why_no_grad
@@ -108,16 +109,6 @@ class Primitive:
                     share_versions(result, args)
                     break
         return result
-
-    def _node(self, args: tuple, raw: tuple, kwargs: dict, inputs: tuple[int, ...],
-              versions: tuple[int | None, ...]) -> Node:
-        """Record this call for backward (see :class:`~chainrule.autograd.Node`)."""
-        node = Node(self, args, raw, kwargs or NO_KWARGS, inputs, versions, autograd.EDITS)
-        if anomaly.ACTIVE:
-            node.where = anomaly.user_frame()
-        if memory.TRACKERS:
-            memory.track_node(node)
-        return node
 
     def _call_forward_mode(self, args: tuple, kwargs: dict) -> Tensor:
         """Peel the innermost forward-mode level off the arguments: the primal call (which
@@ -152,7 +143,7 @@ class Primitive:
             inputs = tuple([i for i, a in enumerate(args) if isinstance(a, Tensor)
                             and a.requires_grad])
             versions = tuple([a._version if isinstance(a, Tensor) else None for a in args])
-            out._node = self._node(args, raw, kwargs, inputs, versions)
+            out._node = Node(self, args, raw, kwargs or NO_KWARGS, inputs, versions)
             out.requires_grad = True
         return out
 
