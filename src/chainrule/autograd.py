@@ -146,15 +146,15 @@ class Node:
         self.args = self.raw = self.inputs = None
 
 
-def _parents(t: Tensor) -> tuple:
+def _parents(t: Tensor) -> list[Tensor]:
+    """The arguments of the node that made ``t`` that need a gradient."""
     node = t._node
-    return () if node is None else _parents_of(node)
-
-
-def _parents_of(node: Node) -> tuple:
+    if node is None:
+        return []
     if node.inputs is None:
         raise _freed(node)
-    return node.parents
+    args = node.args
+    return [args[i] for i in node.inputs]
 
 
 def _freed(node: Node) -> RuntimeError:
@@ -206,11 +206,11 @@ def _pruned_order(roots: Sequence[Tensor], wanted: dict[int, int]
         elif id(t) not in seen:
             seen.add(id(t))
             stack.append((t, True))
-            stack.extend((p, False) for _, p in _parents(t) if id(p) not in seen)
+            stack.extend((p, False) for p in _parents(t) if id(p) not in seen)
     needed: set[int] = set()
     users: dict[Tensor, int] = {}
     for t in order:
-        edges = [p for _, p in _parents(t) if id(p) in needed]
+        edges = [p for p in _parents(t) if id(p) in needed]
         if edges or id(t) in wanted:
             needed.add(id(t))
             for p in edges:
@@ -315,10 +315,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 users[p] = left
                 if left == 0:
                     ready.append(p)
-            if not retain_graph:  # free what the node saved (node.release(), inlined)
-                if memory.TRACKERS:
-                    memory.release_node(node)
-                node.args = node.raw = node.inputs = None
+            if not retain_graph:
+                node.release()
     finally:
         _mode.enabled = previous
     return None if inputs is None else found
