@@ -173,10 +173,10 @@ def _rebuilt(node: autograd.Node, memo: dict[int, Any], symbol: str) -> autograd
                 "compute it again from the current values")
     args = tuple([memo.get(id(a), a) if isinstance(a, Tensor) else a for a in node.args])
     raw = tuple([a._data if isinstance(a, Tensor) else r for a, r in zip(args, node.raw)])
-    new = node.prim._node(args, raw, node.kwargs)
-    versions = {i: v for i, _, v in node.saved}
-    new.saved = tuple((i, a, versions[i] if a is node.args[i] else a._version)
-                      for i, a, _ in new.saved)
+    inputs = tuple([i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad])
+    versions = tuple([None if not isinstance(a, Tensor) else v if a is old else a._version
+                      for a, old, v in zip(args, node.args, node.versions)])
+    new = autograd.Node(node.prim, args, raw, node.kwargs, inputs, versions)
     new.where = node.where
     return new
 

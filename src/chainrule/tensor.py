@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import autograd as _autograd
 from chainrule import backend as _backend
 from chainrule import tensor_methods as _methods
 
@@ -96,6 +97,7 @@ class Tensor(_methods.TensorMethods):
 
     @_version.setter
     def _version(self, value: int) -> None:
+        _autograd.note_edit()
         base = self._base
         if base is None:
             self._ver = value
