@@ -261,3 +261,13 @@ def _torch_interp(x: object, xp: object, fp: object) -> object:
 
 
 case("interp", cr.interp, _torch_interp, _interp_inputs(4))
+
+# ----- gradient: central differences inside, one-sided at the edges -------------------------
+case("gradient", cr.gradient, lambda x: torch.gradient(x)[0], unary(min_dims=1, max_dims=1,
+                                                                      min_side=2))
+case("gradient[axis=0,spacing=0.5]", lambda x: cr.gradient(x, 0.5, axis=0),
+     lambda x: torch.gradient(x, spacing=0.5, dim=0)[0], unary(min_dims=2, min_side=2))
+case("gradient[axis=-1,edge_order=2]", lambda x: cr.gradient(x, axis=-1, edge_order=2),
+     lambda x: torch.gradient(x, dim=-1, edge_order=2)[0], unary(min_dims=1, min_side=3))
+case("gradient[two axes, summed]", lambda x: sum(cr.gradient(x, axis=(0, 1))),
+     lambda x: sum(torch.gradient(x, dim=(0, 1))), unary(min_dims=2, max_dims=2, min_side=2))

@@ -28,6 +28,7 @@ CALLS: list[tuple[Callable, Callable, np.ndarray]] = [
     (np.cumprod, lambda t: np.cumprod(t, axis=0), _X),
     (np.cumprod, lambda t: np.cumprod(t), np.where(np.abs(_X) < 0.5, 0.0, _X)),
     (np.diff, lambda t: np.diff(t, 2, axis=1, prepend=0.25, append=_X[:, :1]), _X),
+    (np.gradient, lambda t: np.gradient(t, 0.5, axis=1, edge_order=2), _X),
     (np.tensordot, lambda t: np.tensordot(t, _Y, axes=1), _X),
     (np.tensordot, lambda t: np.tensordot(t, _Y.T, axes=([0, 1], [0, 1])), _X),
     (np.inner, lambda t: np.inner(t, _Y.T), _X),

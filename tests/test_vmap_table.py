@@ -37,7 +37,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                                            HealthCheck.filter_too_much])
 ALL = pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 RTOL, ATOL = 1e-10, 1e-12
-PER_EXAMPLE = ("sort", "partition", "median", "interp", "linspace", "average")
+PER_EXAMPLE = ("sort", "partition", "median", "interp", "linspace", "average", "linalg.lstsq")
 
 
 def primitives() -> list[Primitive]:

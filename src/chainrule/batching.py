@@ -63,6 +63,7 @@ class Logical:
     """The data of a batched tensor: one example's shape and dtype, no values (see module)."""
 
     __slots__ = ("shape", "dtype")
+    base = None  # not a view of another array (asked by the version counting of views)
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
         self.shape = shape
@@ -135,7 +136,7 @@ def batched(level: int, value: Any, size: int) -> Tensor:
     return t
 
 
-def call(prim: Primitive, level: int, args: tuple, kwargs: dict, record: bool) -> Any:
+def call(prim: Primitive, level: int, args: tuple, kwargs: dict) -> Any:
     """``prim(*args, **kwargs)`` where ``level`` is the highest level and a batch level: the
     batching rule runs on the values of that level, the result is batched at it (and keeps a
     node for backward when a reverse transform inside the vmap records)."""
@@ -158,11 +159,15 @@ def call(prim: Primitive, level: int, args: tuple, kwargs: dict, record: bool) -
     else:
         out = rule(tuple(flags), *values, **kwargs)
     result = batched(level, out, size)
-    if record and autograd._mode.enabled and isinstance(result, Tensor):
-        # raw = args: a batch-level node hands its rules the batched Tensors (the Logical
-        # data has no values), also in an ordinary backward (see autograd.run_backward)
-        result._node = prim._node(args, args, kwargs)
-        result.requires_grad = True
+    if autograd._mode.enabled and isinstance(result, Tensor):
+        inputs = tuple([i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad])
+        if inputs:
+            # raw = args: a batch-level node hands its rules the batched Tensors (the Logical
+            # data has no values), also in an ordinary backward (see autograd.run_backward)
+            versions = tuple([a._version if isinstance(a, Tensor) else None for a in args])
+            result._node = autograd.Node(prim, args, args, kwargs or autograd.NO_KWARGS,
+                                         inputs, versions)
+            result.requires_grad = True
     return result
 
 

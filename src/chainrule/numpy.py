@@ -241,15 +241,22 @@ _OWN = ("array", "asarray", "asanyarray", "ascontiguousarray", "r_", "c_")
 __all__ = sorted(set(_np.__all__) | set(_OWN))
 
 
+_RESOLVED: dict[str, Any] = {}
+
+
 def __getattr__(name: str) -> Any:
-    """PEP 562: every other name is resolved from NumPy on first use (and kept)."""
+    """PEP 562: every other name is resolved from NumPy on first use (and kept, not in this
+    module's globals: NumPy's ``any``, ``sum``, ``max``... would shadow the builtins this
+    module's own code calls)."""
+    if name in _RESOLVED:
+        return _RESOLVED[name]
     try:
         obj = getattr(_np, name)
     except AttributeError:
         raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r} "
                              "(nor has numpy)") from None
     value = _resolve(obj)
-    globals()[name] = value
+    _RESOLVED[name] = value
     return value
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.functional.forward import jvp
 from chainrule.functional.nesting import (
     _argnums,
@@ -25,7 +26,6 @@ from chainrule.functional.reverse import vjp
 from chainrule.functional.vmap import vmap
 from chainrule.ops.indexing import concatenate, stack
 from chainrule.ops.shape import reshape
-from chainrule.tensor import Tensor
 from chainrule.tree import (
     TreeDef,
     tree_broadcast_prefix,
@@ -36,7 +36,7 @@ from chainrule.tree import (
 
 
 def _float_dtype(x: Any) -> np.dtype:
-    return x.dtype if isinstance(x, Tensor | np.ndarray) and x.dtype.kind == "f" \
+    return x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" \
         else np.dtype(np.float64)
 
 
@@ -44,7 +44,7 @@ def _basis(like: Any, dtype_of: Any) -> np.ndarray:
     """The unit vectors of the space of ``like``, stacked: shape (size,) + like.shape, in
     the float dtype of ``dtype_of``."""
     n = int(np.size(like))
-    return np.eye(n, dtype=_float_dtype(dtype_of)).reshape((n, *np.shape(like)))
+    return backend.eye(n, _float_dtype(dtype_of), like=like).reshape((n, *np.shape(like)))
 
 
 _FEW = 2  # this many passes or fewer run one by one: batching them would save nothing
@@ -77,7 +77,7 @@ def _assemble(block: Any, shape: tuple[int, ...], like: Any) -> Any:
     """One Jacobian block, the mapped axis already where ``shape`` = out.shape + in.shape
     wants it, reshaped, in the dtype of input ``like``."""
     if np.size(block) == 0:
-        return np.zeros(shape, _float_dtype(like))
+        return backend.zeros(shape, _float_dtype(like), like=like)
     return _in_dtype(reshape(block, shape), like)
 
 
@@ -105,7 +105,7 @@ def _jacfwd_blocks(flat: _Flat, xs: list, chunk_size: int | None) -> tuple[list[
             return flat(*xs[:j], xj, *xs[j + 1:])
 
         if np.size(x) == 0:  # no directions: one pass for the output's shapes
-            outs = jvp(f_j, (x,), (np.zeros(np.shape(x)),))[0]
+            outs = jvp(f_j, (x,), (backend.zeros(np.shape(x), like=x),))[0]
             columns = [np.zeros((*np.shape(o), 0)) for o in outs]
         else:
             outs, columns = _chunked(lambda e, f_j=f_j, x=x: jvp(f_j, (x,), (e,)),

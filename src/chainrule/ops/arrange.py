@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule import backend
 from chainrule.batching import axes_in, per_example
 from chainrule.ops.indexing import getitem
 from chainrule.ops.shape import named_error, reshape, swapaxes, transpose
@@ -35,7 +36,7 @@ Axes = int | Sequence[int] | None
 def values(x: Any) -> np.ndarray:
     """The raw array behind ``x`` (a Tensor's data): for index computations, never
     differentiated."""
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else backend.as_array(x)
 
 
 def gather(x: Any, index: Any) -> Any:

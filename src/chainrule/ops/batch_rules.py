@@ -89,3 +89,18 @@ def move_axis(x: Any, source: int, destination: int) -> Any:
     order = [i for i in range(x.ndim) if i != source]
     order.insert(destination, source)
     return transpose(x, tuple(order))
+
+
+def matrix_stack(prim: Primitive) -> Rule:
+    """The rule of a primitive that maps over leading (stack) axes of matrices, as
+    ``np.linalg``'s functions do: the batch axis is one more stack axis. An example must
+    have the two matrix axes itself (a batch of vectors must not pass for one matrix)."""
+    def rule(flags: tuple[bool, ...], a: Any, *rest: Any, **kwargs: Any) -> Any:
+        if not flags[0] or any(flags[1:]):
+            return loop(prim, flags, [a, *rest], kwargs, batch_size(flags, (a, *rest)), False)
+        if a.ndim < 3:
+            raise ValueError(f"{prim.name}: expected a matrix (or a stack of them), got shape "
+                             f"{tuple(a.shape[1:])}")
+        return prim(a, *rest, **kwargs)
+
+    return rule

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.batch_rules import along_axis
 from chainrule.ops.indexing import concatenate, getitem, pad
 from chainrule.ops.shape import broadcast_to, reshape
@@ -19,7 +20,7 @@ from chainrule.tensor import Tensor
 
 def as_array(x):
     """A Tensor as it is, anything else as a NumPy array (lists, scalars)."""
-    return x if isinstance(x, Tensor) else np.asarray(x)
+    return x if isinstance(x, Tensor) else backend.as_array(x)
 
 
 def check_axis(op: str, axis, shape: tuple[int, ...]) -> int:
@@ -133,7 +134,7 @@ def _edge(op: str, name: str, v, x, axis: int):
     """``prepend``/``append`` as NumPy takes them: a scalar spreads over the shape of x with
     length 1 on ``axis``; an array must match x everywhere but on ``axis``."""
     if isinstance(v, int | float):  # a Python number takes x's dtype (float32 stays float32)
-        v = np.asarray(v, np.result_type(x.dtype, v))
+        v = backend.asarray_like(v, x, np.result_type(x.dtype, v))
     v = as_array(v)
     if v.ndim == 0:
         shape = list(x.shape)
@@ -170,6 +171,45 @@ def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None):
     return x
 
 
-__all__ = ["cumsum", "cumprod", "diff"]
+def _gradient_1(f, axis: int, h: float, edge_order: int):
+    """d f / d (coordinate along ``axis``) by central differences inside, one-sided ones of
+    order ``edge_order`` at both ends (NumPy's formulas for even spacing ``h``)."""
+    if f.shape[axis] < edge_order + 1:
+        raise ValueError(f"gradient: axis {axis} of shape {f.shape} needs at least "
+                         f"{edge_order + 1} points for edge_order={edge_order}")
 
-NUMPY = {np.cumsum: cumsum, np.cumprod: cumprod, np.diff: diff}
+    def at(part):
+        return along(f, axis, part)
+
+    inner = (at(slice(2, None)) - at(slice(None, -2))) / (2 * h)
+    if edge_order == 1:
+        first = (at(slice(1, 2)) - at(slice(0, 1))) / h
+        last = (at(slice(-1, None)) - at(slice(-2, -1))) / h
+    else:  # second order: (-3 f0 + 4 f1 - f2) / 2h, and its mirror at the end
+        first = (-3 * at(slice(0, 1)) + 4 * at(slice(1, 2)) - at(slice(2, 3))) / (2 * h)
+        last = (3 * at(slice(-1, None)) - 4 * at(slice(-2, -1)) + at(slice(-3, -2))) / (2 * h)
+    return concatenate([first, inner, last], axis=axis)
+
+
+def gradient(f, *varargs, axis=None, edge_order: int = 1):
+    """``np.gradient`` with even spacing (one scalar, or one per axis): the derivative of
+    ``f`` along each axis by central differences inside and one-sided differences of order
+    ``edge_order`` (1 or 2) at the edges; one array for one axis, else a tuple. Linear in
+    f, composed of slicing and subtraction (so its derivative is the same differences'
+    adjoint). Coordinate arrays as spacing are not supported."""
+    f = as_array(f)
+    axes = range(f.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
+    axes = [check_axis("gradient", a, f.shape) for a in axes]
+    steps = varargs * len(axes) if len(varargs) == 1 else varargs or (1.0,) * len(axes)
+    if len(steps) != len(axes) or any(np.ndim(h) != 0 for h in steps):
+        raise ValueError("gradient: give no spacing, one scalar, or one scalar per axis "
+                         "(coordinate arrays are not supported on Tensors)")
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
+    out = tuple(_gradient_1(f, a, h, edge_order) for a, h in zip(axes, steps))
+    return out[0] if len(out) == 1 else out
+
+
+__all__ = ["cumsum", "cumprod", "diff", "gradient"]
+
+NUMPY = {np.cumsum: cumsum, np.cumprod: cumprod, np.diff: diff, np.gradient: gradient}

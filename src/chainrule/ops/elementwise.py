@@ -2,7 +2,7 @@
 
 Every binary primitive broadcasts as NumPy does; its vjp rules return
 cotangents of the broadcast shape and the engine sums them back to each
-input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape`).
+input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape <chainrule.sum_to_shape>`).
 Read each block as: forward, then ``d out`` in terms of ``d x``.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.batching import is_batched
 from chainrule.ops.batch_rules import each_broadcasting
 from chainrule.primitive import primitive
+from chainrule.tensor import Tensor
 
 
 # ----- bad operands ----------------------------------------------------------
@@ -271,7 +273,7 @@ softplus.defjvp(lambda t, ans, x: t * sigmoid(x))
 
 @primitive
 def relu(x):
-    """max(x, 0)."""
+    """max(x, 0). Subgradient at the kink: 0 at x = 0 (``[x > 0]``), as PyTorch."""
     return np.maximum(x, 0)
 
 
@@ -281,7 +283,7 @@ relu.defjvp(lambda t, ans, x: t * (x > 0))
 
 @primitive
 def abs(x):
-    """|x|"""
+    """``|x|``. Subgradient at the kink: sign(0) = 0 at x = 0, as PyTorch."""
     return np.abs(x)
 
 
@@ -307,7 +309,8 @@ def _share(g, x, y):
 
 @primitive
 def maximum(x, y):
-    """Elementwise larger of x and y."""
+    """Elementwise larger of x and y. On a tie (x == y) each gets half the gradient,
+    as in PyTorch."""
     try:
         return np.maximum(x, y)
     except (TypeError, ValueError) as e:
@@ -322,7 +325,8 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
 
 @primitive
 def minimum(x, y):
-    """Elementwise smaller of x and y."""
+    """Elementwise smaller of x and y. On a tie (x == y) each gets half the gradient,
+    as in PyTorch."""
     try:
         return np.minimum(x, y)
     except (TypeError, ValueError) as e:
@@ -335,28 +339,59 @@ minimum.defjvp(lambda t, ans, x, y: _share(t, y, x),
                lambda t, ans, x, y: _share(t, x, y))
 
 
-def _inside(x, a_min, a_max):
-    """The mask [a_min <= x <= a_max] (np.logical_and: a batched mask stays batched)."""
-    keep = np.ones(np.shape(x), dtype=bool)
-    if a_min is not None:
-        keep = np.logical_and(keep, x >= a_min)
-    if a_max is not None:
-        keep = np.logical_and(keep, x <= a_max)
-    return keep
+def _clip_masks(x, a_min, a_max):
+    """Where clip's result is x, a_min and a_max (boolean arrays, PyTorch's clamp choice):
+    x wins on a_min <= x <= a_max, bounds included; a_min where x < a_min < a_max;
+    a_max where x > a_max or a_max < a_min (NumPy then returns a_max). With a_min == a_max
+    and x outside, nothing gets the gradient, as in PyTorch. (A batched operand, inside
+    vmap, gives batched masks.)"""
+    x, lo, hi = (_mask_operand(v) for v in (x, a_min, a_max))
+    on_x, on_lo, on_hi = True, False, False
+    if lo is not None:
+        on_x, on_lo = np.greater_equal(x, lo), np.less(x, lo)
+    if hi is not None:
+        on_x, on_hi = on_x & np.less_equal(x, hi), np.greater(x, hi)
+    if lo is not None and hi is not None:
+        on_lo, on_hi = on_lo & np.less(lo, hi), on_hi | np.less(hi, lo)
+    return on_x, on_lo, on_hi
+
+
+def _mask_operand(v):
+    """A Tensor's array for a mask; a batched Tensor (vmap) detached, so its masks stay
+    batched."""
+    if not isinstance(v, Tensor):
+        return v
+    return v.detach() if is_batched(v) else v._data
 
 
 @primitive
-def clip(x, a_min=None, a_max=None):
-    """x limited to [a_min, a_max] (either bound may be None)."""
+def _clip(x, a_min, a_max):
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
-    return np.clip(x, a_min, a_max)
+    try:
+        return np.clip(x, a_min, a_max)
+    except (TypeError, ValueError) as e:
+        raise operand_error("clip", e, *(v for v in (x, a_min, a_max) if v is not None)) from None
 
 
-clip.defvjp(lambda g, ans, x, a_min=None, a_max=None: g * _inside(x, a_min, a_max),
-            None, None)                                # d clip x = [a_min <= x <= a_max] dx
-clip.defjvp(lambda t, ans, x, a_min=None, a_max=None: t * _inside(x, a_min, a_max),
-            None, None)
+def clip(x, a_min=None, a_max=None):
+    """x limited to [a_min, a_max] (either bound may be None; bounds broadcast with x and
+    may be Tensors that require grad, as in ``torch.clamp``).
+
+    Subgradient at the bounds: x == a_min or x == a_max passes the gradient to x (the
+    interval is closed), as PyTorch does; a bound gets it where it is the result
+    (see :func:`_clip_masks`)."""
+    return _clip(x, a_min, a_max)
+
+
+_clip.name = "clip"
+# d clip(x, lo, hi) = [lo <= x <= hi] dx + [x < lo < hi] dlo + [x > hi or hi < lo] dhi
+_clip.defvjp(lambda g, ans, x, a_min, a_max: g * _clip_masks(x, a_min, a_max)[0],
+             lambda g, ans, x, a_min, a_max: g * _clip_masks(x, a_min, a_max)[1],
+             lambda g, ans, x, a_min, a_max: g * _clip_masks(x, a_min, a_max)[2])
+_clip.defjvp(lambda t, ans, x, a_min, a_max: t * _clip_masks(x, a_min, a_max)[0],
+             lambda t, ans, x, a_min, a_max: t * _clip_masks(x, a_min, a_max)[1],
+             lambda t, ans, x, a_min, a_max: t * _clip_masks(x, a_min, a_max)[2])
 
 
 @primitive
@@ -381,7 +416,7 @@ where.defjvp(None,
 
 # vmap: every primitive here broadcasts, so its batching rule only aligns the ranks.
 each_broadcasting(add, sub, mul, div, neg, pow, astype, exp, log, log1p, expm1, sqrt, sin, cos,
-                  tan, tanh, sigmoid, softplus, relu, abs, sign, maximum, minimum, clip, where)
+                  tan, tanh, sigmoid, softplus, relu, abs, sign, maximum, minimum, _clip, where)
 
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.batching import Logical, axis_in, loop
 from chainrule.ops.batch_rules import align, batch_size, move_axis
 from chainrule.ops.shape import broadcast_to, unsqueeze
@@ -36,11 +37,11 @@ def getitem(x, index):
 @primitive
 def scatter_add(g, index, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeats accumulate)."""
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = backend.zeros(shape, np.result_type(g), like=g)
     if _basic(index):
         out[index] = g
     else:
-        np.add.at(out, index, g)
+        backend.add_at(out, index, g)
     return out
 
 
@@ -73,7 +74,8 @@ _concatenate.defjvp(EachArgument(lambda i, t, ans, *arrays, axis=0: _concatenate
 
 def concatenate(arrays: Sequence, axis: int = 0):
     """Join arrays along an existing axis."""
-    arrays = list(arrays)
+    # nested lists as arrays (a list operand's forward tangent would be ``list * 0``)
+    arrays = [a if isinstance(a, Tensor) else backend.as_array(a) for a in arrays]
     if not arrays:
         raise ValueError("concatenate: need at least one array")
     shapes = [np.shape(a) for a in arrays]
@@ -143,7 +145,7 @@ pad.defjvp(lambda t, ans, x, pad_width, constant_values=0: pad(t, pad_width, 0),
 @primitive
 def index_update(x, index, value):
     """A copy of x with ``x[index] = value`` (the out-of-place form of assignment)."""
-    out = np.array(x, copy=True)
+    out = backend.copy(x)
     out[index] = value
     return out
 
@@ -155,12 +157,15 @@ def _kept_writes(g, index, shape):
     part = getitem(g, index)
     if _basic(index):
         return part
-    written = np.zeros(shape, dtype=bool)[index].shape
-    ids = np.arange(int(np.prod(written))).reshape(written)
-    owner = np.full(shape, -1)
+    xp = backend.array_namespace(g)  # the index may be on a GPU with g: compute there
+    written = xp.zeros(shape, dtype=bool)[index].shape
+    ids = xp.arange(int(np.prod(written))).reshape(written)
+    owner = xp.full(shape, -1)
     owner[index] = ids
     kept = owner[index] == ids
-    return part if kept.all() else part * kept
+    if xp is np and kept.all():  # (on a GPU, asking would wait for it: multiply anyway)
+        return part
+    return part * kept
 
 
 # d (x with x[i] = v) = dx with zeros at i, plus dv placed at i (the writes that stayed)
@@ -172,7 +177,17 @@ index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
                     lambda t, ans, x, index, value: index_update(ans * 0, index, t))
 
 
-NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad}
+def pad_numpy(array, pad_width, mode="constant", constant_values=0):
+    """``np.pad`` on Tensors: ``mode='constant'`` (the only mode differentiated) is
+    :func:`pad`; any other mode is refused by name."""
+    if mode != "constant":
+        raise NotImplementedError(f"np.pad: mode={mode!r} is not differentiable in chainrule "
+                                  "(only mode='constant'); build it from slices and "
+                                  "concatenate")
+    return pad(array, pad_width, constant_values)
+
+
+NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad_numpy}
 
 
 # ----- vmap ----------------------------------------------------------------------------

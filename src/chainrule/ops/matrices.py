@@ -14,6 +14,7 @@ import builtins
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.batching import per_example
 from chainrule.ops.cumulative import as_array, check_axis
 from chainrule.ops.elementwise import where
@@ -34,8 +35,9 @@ def _triangle(op: str, x, k: int, lower: bool):
     if x.ndim == 0:
         raise ValueError(f"{op}: input of shape () needs at least one dimension")
     rows, cols = x.shape[-2:] if x.ndim > 1 else x.shape * 2  # 1-D: rows of a square, as NumPy
-    keep = np.tri(rows, cols, k, dtype=bool)
-    return where(keep if lower else ~np.tri(rows, cols, k - 1, dtype=bool), x, 0.0)
+    tri = backend.array_namespace(x).tri  # the mask on x's device
+    return where(tri(rows, cols, k, dtype=bool) if lower else ~tri(rows, cols, k - 1, dtype=bool),
+                 x, 0.0)
 
 
 def tril(x, k: int = 0):
@@ -80,8 +82,9 @@ def select(condlist, choicelist, default=0):
     if not condlist:
         raise ValueError("select: the condition list is empty")
     for i, c in enumerate(condlist):
-        if np.result_type(c).kind != "b":
-            raise TypeError(f"select: condition {i} has dtype {np.result_type(c)}; "
+        dtype = c.dtype if hasattr(c, "dtype") else np.asarray(c).dtype
+        if dtype.kind != "b":
+            raise TypeError(f"select: condition {i} has dtype {dtype}; "
                             "conditions must be boolean arrays")
     out = default
     for c, choice in zip(condlist[::-1], choicelist[::-1]):
@@ -105,10 +108,12 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
         raise TypeError(f"linspace: dtype {dtype} on Tensor endpoints: only float dtypes keep "
                         "a gradient")
     dt = np.result_type(_raw(start), _raw(stop), 0.0)  # Python numbers stay weak; never int
-    start, stop = (v if isinstance(v, Tensor) else np.asarray(v, dt) for v in (start, stop))
+    like = start if isinstance(start, Tensor) else stop  # its device makes the ramp
+    start, stop = (v if isinstance(v, Tensor) else backend.asarray_like(v, like, dt)
+                   for v in (start, stop))
     div = num - 1 if endpoint else num
     delta = stop - start
-    r = np.arange(num, dtype=dt).reshape((-1,) + (1,) * delta.ndim)
+    r = backend.array_namespace(like).arange(num, dtype=dt).reshape((-1,) + (1,) * delta.ndim)
     if div <= 0:
         step, y = np.nan, r * delta
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.batching import loop
 from chainrule.ops.batch_rules import along_axis, batch_size, broadcasting
 from chainrule.ops.elementwise import add, exp
@@ -18,9 +19,9 @@ from chainrule.tensor import Tensor
 
 def _log_normalizer(x, axis):
     """logsumexp(x) along ``axis`` (kept), with the max subtracted first."""
-    x = np.asarray(x)
+    x = backend.as_array(x)
     m = x.max(axis=axis, keepdims=True)
-    if not np.isfinite(m).all():
+    if type(m) is not np.ndarray or not np.isfinite(m).all():  # (a GPU is not asked: no wait)
         m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
     return np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
 
@@ -84,21 +85,22 @@ linear.defjvp(lambda t, ans, x, w, b: matmul(t, w),
               lambda t, ans, x, w, b: t)
 
 
-def _one_hot(labels, n, dtype):
-    out = np.zeros((len(labels), n), dtype=dtype)
+def _one_hot(labels, n, dtype, like):
+    out = backend.zeros((len(labels), n), dtype, like=like)
     out[np.arange(len(labels)), labels] = 1
     return out
 
 
 def _check_labels(logits, labels) -> None:
-    shape, labels = np.shape(logits), np.asarray(labels)
+    shape, labels = np.shape(logits), backend.as_array(labels)
     if len(shape) != 2 or labels.shape != shape[:1]:
         raise ValueError(f"cross_entropy_logits: logits of shape {shape} need (N, C) with "
                          f"labels of shape (N,), got labels of shape {labels.shape}")
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy_logits: labels must be integers, not {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= shape[1]):
-        bad = labels[(labels < 0) | (labels >= shape[1])][0]
+    outside = (labels < 0) | (labels >= shape[1])
+    if labels.size and outside.any():  # labels on a GPU: one wait for it (host labels: none)
+        bad = backend.to_numpy(labels[outside])[0]
         raise ValueError(f"cross_entropy_logits: label {bad} is outside the {shape[1]} "
                          f"classes 0..{shape[1] - 1}")
 
@@ -107,7 +109,7 @@ def _check_labels(logits, labels) -> None:
 def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
     _check_labels(logits, labels)
-    logits = np.asarray(logits)
+    logits = backend.as_array(logits)
     picked = logits[np.arange(len(labels)), labels]
     return np.mean(_log_normalizer(logits, -1)[:, 0] - picked)
 
@@ -115,18 +117,18 @@ def cross_entropy_logits(logits, labels):
 def _ce_vjp(g, ans, logits, labels):
     # d CE = <softmax(z) - onehot(y), dz> / N
     n, c = logits.shape
-    if isinstance(logits, np.ndarray):  # an ordinary backward: plain NumPy, in place
+    if backend.is_array(logits):  # an ordinary backward: raw arrays, in place
         p = softmax.forward(logits)
         p[np.arange(n), labels] -= 1
         return p * (g / n)
     p = softmax(logits, axis=-1)  # differentiable (create_graph=True): no in-place change
-    return (p - _one_hot(labels, c, p.dtype)) * (g / n)
+    return (p - _one_hot(labels, c, p.dtype, p)) * (g / n)
 
 
 def _ce_jvp(t, ans, logits, labels):
     n, c = logits.shape
     p = softmax(logits, axis=-1)
-    return sum((p - _one_hot(labels, c, p.dtype)) * t) / n
+    return sum((p - _one_hot(labels, c, p.dtype, p)) * t) / n
 
 
 cross_entropy_logits.defvjp(_ce_vjp, None)

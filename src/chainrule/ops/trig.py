@@ -182,7 +182,7 @@ def sinc(x):
     """The normalized sinc, sin(pi x) / (pi x), and 1 at x = 0 (every real x).
 
     Its derivative is (cos(pi x) - sinc x) / x, 0 at x = 0. That quotient cancels near 0,
-    so for |x| < 0.1 the derivative is the Taylor series of sinc differentiated term by
+    so for ``|x| < 0.1`` the derivative is the Taylor series of sinc differentiated term by
     term (exact at 0 to every order: the second derivative there is -pi^2 / 3)."""
     try:
         return np.sinc(x)

@@ -1,0 +1,40 @@
+"""Hypothesis profiles and the ``--no-torch`` switch, for every test module.
+
+Profiles (``pytest --hypothesis-profile=NAME``; without it, ``dev``):
+
+* ``dev``: 10 examples per primitive in the primitive table (``tests/test_ops_vjp.py``,
+  ``tests/test_jvp_rules.py``), or ``CHAINRULE_EXAMPLES`` of them, so a local run stays quick;
+* ``ci``: 50 examples per primitive for first order and 20 for second order (what
+  ``.ci/run`` selects).
+
+Tests that name their own ``max_examples`` keep it under either profile.
+
+``--no-torch`` makes ``import torch`` fail (``sys.modules['torch'] = None``) before any test
+module is imported, so the paths taken where PyTorch is absent (finite differences instead
+of PyTorch references) run even on a machine that has it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+_COMMON = {"deadline": None,
+           "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("dev", max_examples=int(os.environ.get("CHAINRULE_EXAMPLES", "10")),
+                          **_COMMON)
+settings.register_profile("ci", max_examples=50, print_blob=True, **_COMMON)
+settings.load_profile("dev")  # --hypothesis-profile, read after this file, overrides it
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--no-torch", action="store_true",
+                     help="run as if PyTorch were not installed (import torch fails)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--no-torch"):
+        sys.modules["torch"] = None  # type: ignore[assignment]
