@@ -281,6 +281,8 @@ def test_ex18_19_modes(results, n, mode, passes):
     assert q["auto mode"] == mode
     assert q["passes (forward, reverse)"] == passes
     assert q["evaluations of f looped (forward, reverse)"] == (passes[0], 1)
-    assert q["evaluations of f batched (forward, reverse)"] == (1, 1)
+    # batched: all passes one vmapped pass (f once); one or two passes run as they are
+    batched = 1 if passes[0] > 2 else passes[0]
+    assert q["evaluations of f batched (forward, reverse)"] == (batched, 1)
     for how in ("looped", "batched"):  # measured and reported, not compared (a loaded machine)
         assert all(t > 0 for t in q[f"seconds {how} (forward, reverse)"])
