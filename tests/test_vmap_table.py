@@ -109,10 +109,12 @@ class Batch:
                 for a, e, ax in zip(self.arrays, self.examples, self.axes)]
 
 
-def looped(fn: Callable, batch: Batch) -> list:
-    """fn on each example, or a rejected draw when the plain function refuses one."""
+def looped(fn: Callable, batch: Batch, *per_example: Sequence) -> list:
+    """fn on each example (with the k-th entry of each of ``per_example`` first), or a
+    rejected draw when the plain function refuses one (a singular matrix, say)."""
     try:
-        return [fn(*[cr.tensor(a) for a in batch.example(k)]) for k in range(batch.size)]
+        return [fn(*[p[k] for p in per_example], *[cr.tensor(a) for a in batch.example(k)])
+                for k in range(batch.size)]
     except (ValueError, NotImplementedError, FloatingPointError, IndexError):
         assume(False)
         raise
@@ -158,12 +160,12 @@ def test_vmap_of_vjp_matches_loop(case: Case, data: st.DataObject) -> None:
     def cotangents(v: object, *xs: object) -> tuple:
         return cr.vjp(case.fn, *xs)[1](v)
 
+    wants = looped(cotangents, batch, cts)
     with refused_or_run(case) as refused, no_fallback():
         got = cr.vmap(cotangents, in_axes=(0, *batch.axes))(cts, *batch.inputs())
     if refused:
         return
-    for k in range(batch.size):
-        want = cotangents(cts[k], *batch.example(k))
+    for k, want in enumerate(wants):
         for i, w in enumerate(want):
             np.testing.assert_allclose(data_of(got[i])[k], data_of(w), RTOL, ATOL,
                                        err_msg=f"{case.name}: vmap(vjp), input {i}")
@@ -180,12 +182,12 @@ def test_vmap_of_jvp_matches_loop(case: Case, data: st.DataObject) -> None:
     def tangent(ts: list, *xs: object) -> object:
         return cr.jvp(case.fn, xs, tuple(ts))[1]
 
+    wants = looped(tangent, batch, list(zip(*tangents)))
     with refused_or_run(case) as refused, no_fallback():
         got = cr.vmap(tangent, in_axes=(0, *batch.axes))(tangents, *batch.inputs())
     if refused:
         return
-    for k in range(batch.size):
-        want = tangent([t[k] for t in tangents], *batch.example(k))
+    for k, want in enumerate(wants):
         np.testing.assert_allclose(data_of(got)[k], data_of(want), RTOL, ATOL,
                                    err_msg=f"{case.name}: vmap(jvp)")
 

@@ -284,7 +284,9 @@ def _loop_function(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     leaves, tdef = tree_flatten((args, kwargs))
     size = next(x._fw[2] for x in leaves if at_level(x))
     name = getattr(fn, "__name__", repr(fn))
-    if any(at_level(x) and x.requires_grad for x in leaves):  # the loop would cut it
+    from chainrule.autograd import is_grad_enabled
+
+    if is_grad_enabled() and any(at_level(x) and x.requires_grad for x in leaves):  # a cut
         raise NotImplementedError(
             f"vmap: {name} reads the values of its batched argument, so it runs once per "
             "example, which a derivative taken inside the vmap (grad or vjp of it under vmap) "

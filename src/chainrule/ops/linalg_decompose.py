@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import backend
+from chainrule.batching import per_example
 from chainrule.ops.batch_rules import matrix_stack
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate
@@ -159,6 +160,7 @@ def _eigh(a, UPLO="L"):  # noqa: N803  (NumPy's name)
     return np.concatenate([w[..., None, :], v], axis=-2)
 
 
+@per_example("g", "ans", "a")  # vmap: the tie checks read values
 def _eigh_vjp(g, ans, a, UPLO="L"):  # noqa: N803
     # A = V diag(w) V^T: dw = diag(V^T dA V), dV = V (F o V^T dA V), F_ij = 1 / (w_j - w_i),
     # so A_bar = V (diag(w_bar) + F o V^T V_bar) V^T, on the triangle read
@@ -170,6 +172,7 @@ def _eigh_vjp(g, ans, a, UPLO="L"):  # noqa: N803
     return _onto_triangle(matmul(matmul(v, inner), v.mT), UPLO == "L")
 
 
+@per_example("t", "ans", "a")  # vmap: the tie checks read values
 def _eigh_jvp(t, ans, a, UPLO="L"):  # noqa: N803
     w, v = ans[..., 0, :], ans[..., 1:, :]
     k = matmul(matmul(v.mT, _symmetric_from(t, UPLO == "L")), v)
@@ -260,6 +263,7 @@ def _inverse_row(s, zero: np.ndarray, fill: float):
     return unsqueeze(where(zero, fill, 1.0 / where(zero, 1.0, s)), -2)
 
 
+@per_example("g", "ans", "a")  # vmap: the tie checks read values
 def _svd_vjp(g, ans, a):
     # A = U S V^T (Townsend 2016), F_ij = 1 / (s_j^2 - s_i^2):
     # A_bar = U [diag(s_bar) + (F o (U^T U_bar - U_bar^T U)) S
@@ -285,6 +289,7 @@ def _svd_vjp(g, ans, a):
     return ga
 
 
+@per_example("t", "ans", "a")  # vmap: the tie checks read values
 def _svd_jvp(t, ans, a):
     # dP = U^T dA V: ds = diag(dP), dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1,
     # dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import backend
-from chainrule.batching import per_example
-from chainrule.ops.batch_rules import matrix_stack
+from chainrule.batching import loop, per_example
+from chainrule.ops.batch_rules import batch_size, matrix_stack
 from chainrule.ops.elementwise import mul, sub
 from chainrule.ops.linalg import matmul, trace
 from chainrule.ops.reduce import sum
@@ -340,9 +340,12 @@ def _solve_batch(flags, a, b):
     return squeeze(x, -1) if vector else x
 
 
-for _p in (inv, det, _logabsdet, _det_sign, _identity_like, _pinv, _lstsq_solution):
+for _p in (inv, det, _logabsdet, _det_sign, _identity_like, _pinv):
     _p.defbatch(matrix_stack(_p))
 solve.defbatch(_solve_batch)
+# np.linalg.lstsq takes one matrix only: one call per example (no warning: it is the rule)
+_lstsq_solution.defbatch(lambda flags, *args, **kwargs: loop(
+    _lstsq_solution, flags, list(args), kwargs, batch_size(flags, args), warn=False))
 
 NUMPY = {
     np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.det: det, np.linalg.slogdet: slogdet,
