@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.batching import Batch, batched
 from chainrule.functional.nesting import (
     _export,
@@ -138,7 +139,7 @@ def _batch_size(leaves: list, axes: list, paths: list[str]) -> int:
 def _to_front(x: Any, axis: int, path: str) -> Any:
     """x with its mapped axis first (a view for arrays; a transpose for Tensors)."""
     if not isinstance(x, Tensor):
-        x = np.asarray(x)
+        x = backend.as_array(x)  # (a GPU array stays on its device)
         if x.dtype.kind not in "biufc":
             raise TypeError(f"vmap: {path} is a {type(x).__name__} of dtype {x.dtype}; only "
                             "numeric arrays can be mapped (give it in_axes None)")
@@ -160,7 +161,8 @@ def _stacked(o: Any, level: int, size: int, axis: int | None, path: str) -> Any:
         return o
     if mapped:
         value = fw[1]
-    elif isinstance(o, Tensor | np.ndarray | np.generic | int | float | complex):
+    elif isinstance(o, Tensor | np.ndarray | np.generic | int | float | complex) or \
+            backend.on_device(o):
         value = broadcast_to(o, (size, *np.shape(o)))  # the same for every example
     else:
         raise TypeError(f"vmap: {path} is a {type(o).__name__}; a mapped function returns "
