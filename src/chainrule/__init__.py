@@ -37,6 +37,7 @@ from chainrule.functional import (
     value_and_grad,
     vjp,
 )
+from chainrule.jit import jit, make_program
 from chainrule.ops import *  # noqa: F403  (the primitives: chainrule.exp, chainrule.sum, ...)
 from chainrule.ops import __all__ as _ops_all
 from chainrule.primitive import Primitive, primitive
@@ -61,7 +62,7 @@ __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",
     "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
     "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn",
+    "is_grad_enabled", "jacfwd", "jit", "make_program", "jacobian", "jacrev", "jvp", "manual_seed", "memory", "nn",
     "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",
     "randn_like", "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
     "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad",

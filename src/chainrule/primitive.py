@@ -37,6 +37,8 @@ from typing import Any
 
 from chainrule import anomaly, autograd, cutlog, memory
 from chainrule.autograd import Node
+from chainrule.jit.hook import Twin as _Twin
+from chainrule.jit.hook import state as _jit
 from chainrule.tensor import Tensor, dual, make
 
 Rule = Callable[..., Any] | None
@@ -69,6 +71,8 @@ class Primitive:
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _jit.active is not None and not isinstance(self, _Twin):  # chainrule.jit traces
+            return _jit.active.call(self, args, kwargs)
         level = 0
         record = False
         tensors = False

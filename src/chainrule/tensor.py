@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import tensor_methods as _methods
+from chainrule.jit.hook import Traced as _Traced
 
 if TYPE_CHECKING:
     from chainrule.autograd import Node
@@ -293,7 +294,7 @@ class Tensor(_methods.TensorMethods):
 
 def make(data: Any, node: Node | None) -> Tensor:
     """Wrap an operation's raw result (the fast path used by primitives)."""
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray and not isinstance(data, _Traced):  # jit keeps tracers
         data = np.asarray(data)
     t = _new(Tensor)
     t._data = data

@@ -46,10 +46,10 @@ def operand_error(op: str, error: Exception, *operands: object) -> Exception:
 
 # ----- arithmetic -----------------------------------------------------------
 @primitive
-def add(x, y):
+def add(x, y, out=None):
     """x + y"""
     try:
-        return np.add(x, y)
+        return np.add(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("add", e, x, y) from None
 
@@ -61,10 +61,10 @@ add.defjvp(lambda t, ans, x, y: t,
 
 
 @primitive
-def sub(x, y):
+def sub(x, y, out=None):
     """x - y"""
     try:
-        return np.subtract(x, y)
+        return np.subtract(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("sub", e, x, y) from None
 
@@ -76,10 +76,10 @@ sub.defjvp(lambda t, ans, x, y: t,
 
 
 @primitive
-def mul(x, y):
+def mul(x, y, out=None):
     """x * y"""
     try:
-        return np.multiply(x, y)
+        return np.multiply(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("mul", e, x, y) from None
 
@@ -91,10 +91,10 @@ mul.defjvp(lambda t, ans, x, y: t * y,
 
 
 @primitive
-def div(x, y):
+def div(x, y, out=None):
     """x / y"""
     try:
-        return np.divide(x, y)
+        return np.divide(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("div", e, x, y) from None
 
@@ -106,9 +106,9 @@ div.defjvp(lambda t, ans, x, y: t / y,
 
 
 @primitive
-def neg(x):
+def neg(x, out=None):
     """-x"""
-    return np.negative(x)
+    return np.negative(x, out=out)
 
 
 neg.defvjp(lambda g, ans, x: -g)                       # d(-x) = -dx
@@ -157,9 +157,9 @@ astype.defjvp(lambda t, ans, x, dtype: astype(t, dtype))
 
 # ----- exponentials and logarithms ------------------------------------------
 @primitive
-def exp(x):
+def exp(x, out=None):
     """e ** x"""
-    return np.exp(x)
+    return np.exp(x, out=out)
 
 
 exp.defvjp(lambda g, ans, x: g * ans)                  # d e^x = e^x dx
@@ -167,9 +167,9 @@ exp.defjvp(lambda t, ans, x: t * ans)
 
 
 @primitive
-def log(x):
+def log(x, out=None):
     """Natural logarithm."""
-    return np.log(x)
+    return np.log(x, out=out)
 
 
 log.defvjp(lambda g, ans, x: g / x)                    # d log x = dx / x
@@ -197,9 +197,9 @@ expm1.defjvp(lambda t, ans, x: t * (ans + 1))
 
 
 @primitive
-def sqrt(x):
+def sqrt(x, out=None):
     """Square root."""
-    return np.sqrt(x)
+    return np.sqrt(x, out=out)
 
 
 sqrt.defvjp(lambda g, ans, x: g / (2 * ans))           # d sqrt x = dx / (2 sqrt x)
@@ -238,9 +238,9 @@ tan.defjvp(lambda t, ans, x: t * (1 + ans * ans))
 
 
 @primitive
-def tanh(x):
+def tanh(x, out=None):
     """Hyperbolic tangent."""
-    return np.tanh(x)
+    return np.tanh(x, out=out)
 
 
 tanh.defvjp(lambda g, ans, x: g * (1 - ans * ans))     # d tanh x = (1 - tanh^2 x) dx
@@ -269,9 +269,9 @@ softplus.defjvp(lambda t, ans, x: t * sigmoid(x))
 
 
 @primitive
-def relu(x):
+def relu(x, out=None):
     """max(x, 0)."""
-    return np.maximum(x, 0)
+    return np.maximum(x, 0, out=out)
 
 
 relu.defvjp(lambda g, ans, x: g * (x > 0))             # d relu x = [x > 0] dx
@@ -305,10 +305,10 @@ def _share(g, x, y):
 
 
 @primitive
-def maximum(x, y):
+def maximum(x, y, out=None):
     """Elementwise larger of x and y."""
     try:
-        return np.maximum(x, y)
+        return np.maximum(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("maximum", e, x, y) from None
 
@@ -320,10 +320,10 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
 
 
 @primitive
-def minimum(x, y):
+def minimum(x, y, out=None):
     """Elementwise smaller of x and y."""
     try:
-        return np.minimum(x, y)
+        return np.minimum(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("minimum", e, x, y) from None
 

@@ -51,15 +51,15 @@ log_softmax.defjvp(lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, k
 
 
 @primitive
-def linear(x, weight, bias):
+def linear(x, weight, bias, out=None):
     """x @ weight + bias in one node (PyTorch's addmm): x (..., in), weight (in, out),
     bias (out,). The affine layer of an MLP, recorded once instead of twice."""
     try:
-        out = np.matmul(x, weight)
+        out = np.matmul(x, weight, out=out)
     except ValueError:
         raise ValueError("linear: " + _matmul_error(np.shape(x), np.shape(weight))) from None
     try:
-        out += bias  # a fresh array: adding in place saves an allocation
+        out += bias  # a fresh array (or jit's buffer): adding in place saves one
     except ValueError:
         raise ValueError(f"linear: a bias of shape {np.shape(bias)} does not fit the output "
                          f"of shape {out.shape}") from None
