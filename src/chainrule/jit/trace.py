@@ -162,7 +162,7 @@ class Trace:
             return impl(*inputs)
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-        return self._wrap(self.emit(fn, name, inputs, kwargs))
+        return self.emit(fn, name, inputs, kwargs)
 
     def numpy_function(self, func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
         if any(issubclass(t, Tensor) for t in types):
@@ -182,14 +182,7 @@ class Trace:
         if impl is not None and kwargs.get("out") is None and kwargs.get("dtype") is None:
             kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}
             return impl(*args, **kwargs)
-        return self._wrap(self.emit(func, name, args, kwargs))
-
-    def _wrap(self, result: Any) -> Any:
-        if isinstance(result, Tracer):
-            return make(result, None)
-        if isinstance(result, tuple | list) and any(isinstance(r, Tracer) for r in result):
-            return type(result)(make(r, None) if isinstance(r, Tracer) else r for r in result)
-        return result
+        return self.emit(func, name, args, kwargs)
 
 
 def _holds_tracer(x: Any) -> bool:

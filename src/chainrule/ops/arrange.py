@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule.jit.hook import Traced
 from chainrule.ops.indexing import getitem
 from chainrule.ops.shape import named_error, reshape, swapaxes, transpose
 from chainrule.primitive import primitive
@@ -34,7 +35,9 @@ Axes = int | Sequence[int] | None
 def values(x: Any) -> np.ndarray:
     """The raw array behind ``x`` (a Tensor's data): for index computations, never
     differentiated."""
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x._data
+    return x if isinstance(x, Traced) else np.asarray(x)  # jit's traced value stays one
 
 
 def gather(x: Any, index: Any) -> Any:
@@ -75,6 +78,8 @@ def _int_indices(indices: Any, op: str) -> np.ndarray:
 
 
 def _check_bounds(idx: np.ndarray, n: int, op: str, shape: tuple[int, ...], axis: Any) -> None:
+    if isinstance(idx, Traced):  # values unknown while jit traces: getitem checks at replay
+        return
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx[(idx < -n) | (idx >= n)].ravel()[0]
         raise IndexError(f"{op}: index {bad} is out of bounds for axis {axis} of length {n} "

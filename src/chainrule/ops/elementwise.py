@@ -335,12 +335,10 @@ minimum.defjvp(lambda t, ans, x, y: _share(t, y, x),
 
 
 def _inside(x, a_min, a_max):
-    keep = np.ones(np.shape(x), dtype=bool)
-    if a_min is not None:
-        keep &= np.asarray(x >= a_min)
-    if a_max is not None:
-        keep &= np.asarray(x <= a_max)
-    return keep
+    """The mask a_min <= x <= a_max (a missing bound always holds)."""
+    if a_min is None:
+        return x <= a_max
+    return x >= a_min if a_max is None else (x >= a_min) & (x <= a_max)
 
 
 @primitive

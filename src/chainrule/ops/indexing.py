@@ -152,12 +152,10 @@ def _kept_writes(g, index, shape):
     part = getitem(g, index)
     if _basic(index):
         return part
-    written = np.zeros(shape, dtype=bool)[index].shape
+    written = np.shape(part)
     ids = np.arange(int(np.prod(written))).reshape(written)
-    owner = np.full(shape, -1)
-    owner[index] = ids
-    kept = owner[index] == ids
-    return part if kept.all() else part * kept
+    owner = index_update(np.full(shape, -1), index, ids)  # primitives: a traced index works
+    return part * (getitem(owner, index) == ids)
 
 
 # d (x with x[i] = v) = dx with zeros at i, plus dv placed at i (the writes that stayed)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.elementwise import exp
+from chainrule.ops.elementwise import astype, exp
+from chainrule.ops.indexing import getitem
 from chainrule.ops.linalg import _matmul_error, matmul
 from chainrule.ops.reduce import sum
 from chainrule.ops.shape import named_error, reshape
@@ -16,8 +17,7 @@ def _log_normalizer(x, axis):
     """logsumexp(x) along ``axis`` (kept), with the max subtracted first."""
     x = np.asarray(x)
     m = x.max(axis=axis, keepdims=True)
-    if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
+    m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
     return np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
 
 
@@ -81,9 +81,8 @@ linear.defjvp(lambda t, ans, x, w, b: matmul(t, w),
 
 
 def _one_hot(labels, n, dtype):
-    out = np.zeros((len(labels), n), dtype=dtype)
-    out[np.arange(len(labels)), labels] = 1
-    return out
+    """Rows e_label: a comparison, so that traced labels (chainrule.jit) work too."""
+    return astype(getitem(labels, (slice(None), None)) == np.arange(n), dtype)
 
 
 def _check_labels(logits, labels) -> None:

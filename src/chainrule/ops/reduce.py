@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.elementwise import exp, sqrt
-from chainrule.ops.shape import broadcast_to, named_error, normalize_axes, reshape
+from chainrule.ops.elementwise import astype, exp, sqrt, where
+from chainrule.ops.shape import (
+    broadcast_to,
+    named_error,
+    normalize_axes,
+    reshape,
+    swapaxes,
+    transpose,
+)
 from chainrule.primitive import primitive
 
 
@@ -78,7 +85,7 @@ def _winners(g, ans, x, axis, keepdims, op):
     """g spread over the positions that attain the max (or min), ties sharing it."""
     hit = x == _spread(ans, x.shape, axis, keepdims, op)
     share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _spread(g, x.shape, axis, keepdims, op) * share.astype(x.dtype, copy=False)
+    return _spread(g, x.shape, axis, keepdims, op) * astype(share, x.dtype)
 
 
 def _ones(ans, x):
@@ -137,12 +144,19 @@ def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
 
 
 def _others(ans, x, axis, keepdims):
+    """prod_{j != i} x_j along ``axis``, for every element i, without dividing (zeros are
+    fine): on raw arrays by exclusive cumulative products; on Tensors (a differentiable
+    backward, or jit) as a product over a new axis where x_i is replaced by 1, built from
+    primitives so that it can be differentiated again (n times the memory, n the count)."""
     if isinstance(x, np.ndarray):
         return _exclusive_products(x, axis)
-    if np.any(x == 0):  # a Tensor (differentiable backward): prod/x needs non-zero factors
-        raise NotImplementedError("prod: a differentiable backward through a product with "
-                                  "zero factors is not supported")
-    return _spread(ans, x.shape, axis, keepdims, "prod") / x
+    axes = normalize_axes(axis, x.ndim, "prod")
+    rest = tuple(i for i in range(x.ndim) if i not in axes)
+    n = _count(x.shape, axis, "prod")
+    moved = reshape(transpose(x, rest + axes), tuple(x.shape[i] for i in rest) + (n, 1))
+    spread = where(np.eye(n, dtype=bool), 1.0, swapaxes(moved, -1, -2))  # [.., i, k]
+    out = reshape(prod(spread, axis=-1), tuple(x.shape[i] for i in rest + axes))
+    return transpose(out, tuple(np.argsort(rest + axes)))
 
 
 @primitive
