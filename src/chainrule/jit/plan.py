@@ -31,8 +31,18 @@ from chainrule.jit.program import Program
 
 # Primitives whose forward takes out=: elementwise ones may write over an input.
 ELEMENTWISE = frozenset({ops.add, ops.sub, ops.mul, ops.div, ops.neg, ops.exp, ops.log,
-                         ops.sqrt, ops.tanh, ops.relu, ops.maximum, ops.minimum})
+                         ops.sqrt, ops.tanh, ops.sin, ops.cos, ops.relu, ops.maximum,
+                         ops.minimum})
 SEPARATE = frozenset({ops.matmul, ops.linear, ops.sum})
+# Primitives whose forward is exactly one NumPy ufunc call (inside a try that only names the
+# operation in an error, which a replay with the traced shapes and dtypes cannot meet): the
+# replay calls the ufunc itself, one Python call less per line.
+KERNELS = {ops.add: np.add, ops.sub: np.subtract, ops.mul: np.multiply, ops.div: np.divide,
+           ops.neg: np.negative, ops.exp: np.exp, ops.log: np.log, ops.sqrt: np.sqrt,
+           ops.tanh: np.tanh, ops.sin: np.sin, ops.cos: np.cos, ops.maximum: np.maximum,
+           ops.minimum: np.minimum}
+# Below this size NumPy's allocation is cheaper than passing out=: no planned buffer.
+MIN_PLANNED_BYTES = 4096
 
 
 def capability(line: Any) -> str | None:
@@ -113,7 +123,8 @@ def make_plan(program: Program, donated: tuple[int, ...]) -> Plan:
         o = line.outs[0]
         v = values[o]
         fits = (kind is not None and len(line.outs) == 1 and not line.many and not line.views
-                and isinstance(v, np.ndarray) and v.flags.c_contiguous and v.size > 0)
+                and isinstance(v, np.ndarray) and v.flags.c_contiguous
+                and v.nbytes >= MIN_PLANNED_BYTES)
         if fits and o in outputs:
             j = _donor(line, kind, i, v, donors, values, end)
             if j is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.jit.plan import Plan
+from chainrule.jit.plan import KERNELS, Plan
 from chainrule.jit.program import Program, Ref
 
 
@@ -69,7 +69,8 @@ def generate(program: Program, plan: Plan) -> tuple[Callable[..., list], str]:
                 view = buffers[where[1]][:v.size].reshape(v.shape)
                 call.append(f"out={names.bind(view, 'b')}")
         outs = ", ".join(f"v{s}" for s in line.outs) + ("," if line.many else "")
-        body.append(f"    {outs} = {names.bind(line.fn, 'f')}({', '.join(call)})")
+        fn = KERNELS.get(line.prim, line.fn)
+        body.append(f"    {outs} = {names.bind(fn, 'f')}({', '.join(call)})")
     results = []
     seen: set[int] = set()
     fresh = {o for line in program.lines if not line.views for o in line.outs}

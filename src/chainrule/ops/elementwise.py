@@ -208,9 +208,9 @@ sqrt.defjvp(lambda t, ans, x: t / (2 * ans))
 
 # ----- trigonometric and hyperbolic -----------------------------------------
 @primitive
-def sin(x):
+def sin(x, out=None):
     """Sine."""
-    return np.sin(x)
+    return np.sin(x, out=out)
 
 
 sin.defvjp(lambda g, ans, x: g * cos(x))               # d sin x = cos x dx
@@ -218,9 +218,9 @@ sin.defjvp(lambda t, ans, x: t * cos(x))
 
 
 @primitive
-def cos(x):
+def cos(x, out=None):
     """Cosine."""
-    return np.cos(x)
+    return np.cos(x, out=out)
 
 
 cos.defvjp(lambda g, ans, x: -g * sin(x))              # d cos x = -sin x dx
