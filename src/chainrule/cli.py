@@ -34,6 +34,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                    help="download the whole MNIST set once (checksum-verified, cached)")
     p.add_argument("--out", default=None, help="run folder (default: runs/<date-time>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True,
+                   help="trace the training step once with chainrule.jit and replay it "
+                        "(default; --no-jit runs the eager object API, same numbers)")
     p.set_defaults(run=_run_train)
 
 
@@ -46,7 +49,7 @@ def _run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
         optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, full=args.full,
-        out=args.out, progress=not args.no_progress)
+        out=args.out, progress=not args.no_progress, jit=args.jit)
     result = train(config)
     return 1 if result.gradient_check.get("status") == "failed" else 0
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from chainrule import nn, no_grad, optim, tensor
+from chainrule import functional_call, jit, nn, no_grad, optim, tensor, value_and_grad
 from chainrule.data import as_features, batches, load_mnist
 
 GRADIENT_TOLERANCE = 1e-4
@@ -40,6 +40,7 @@ class TrainConfig:
     full: bool = False
     out: str | None = None
     progress: bool = True
+    jit: bool = True  # the step traced once by chainrule.jit (same numbers, faster)
 
     def validate(self) -> None:
         if len(set(self.digits)) != len(self.digits) or len(self.digits) < 2:
@@ -136,6 +137,55 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
     return optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
 
 
+class EagerStep:
+    """One training step with the object API: forward, ``backward()``, ``opt.step()``."""
+
+    def __init__(self, config: TrainConfig, model: nn.Module) -> None:
+        self.model, self.opt = model, make_optimizer(config, model)
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
+        loss = nn.functional.cross_entropy(self.model(x), y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.item())
+
+    def store(self) -> None:
+        """The model holds the current parameters already."""
+
+
+class JitStep:
+    """The same step as a pure function of the parameters and the optimizer state
+    (:mod:`chainrule.optim.functional`), traced once by :func:`chainrule.jit` and replayed,
+    both donated (updated in their own memory); :meth:`store` writes the parameters back
+    into the model."""
+
+    def __init__(self, config: TrainConfig, model: nn.Module) -> None:
+        self.model = model
+        if config.optimizer == "adam":
+            self.opt = optim.functional.adam(lr=config.lr)
+        else:
+            self.opt = optim.functional.sgd(lr=config.lr, momentum=config.momentum)
+        self.params = model.state_dict()
+        self.state = self.opt.init(self.params)
+        self.step = jit(self._step, donate_argnums=(0, 1))
+
+    def _step(self, params: dict, state: dict, x: Any, y: Any) -> tuple:
+        def loss_fn(p: dict) -> Any:
+            return nn.functional.cross_entropy(functional_call(self.model, p, x), y)
+
+        loss, grads = value_and_grad(loss_fn)(params)
+        updates, state = self.opt.update(grads, state, params)
+        return optim.functional.apply_updates(params, updates), state, loss
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
+        self.params, self.state, loss = self.step(self.params, self.state, x, y)
+        return float(loss)
+
+    def store(self) -> None:
+        self.model.load_state_dict(self.params)
+
+
 def train(config: TrainConfig, log=print) -> RunResult:
     """Train, evaluate after each epoch, write the run folder; return the metrics."""
     config.validate()
@@ -152,19 +202,16 @@ def train(config: TrainConfig, log=print) -> RunResult:
         model, x_train[:config.batch_size], y_train[:config.batch_size])
     _log_gradient_check(result.gradient_check, log)
 
-    opt = make_optimizer(config, model)
+    step = JitStep(config, model) if config.jit else EagerStep(config, model)
     loader = batches(x_train, y_train, config.batch_size, shuffle=True, seed=config.seed)
     for epoch in range(1, config.epochs + 1):
         total, count = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                    disable=not config.progress, unit="batch")
         for xb, yb in bar:
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.item()) * len(yb)
+            total += step(xb, yb) * len(yb)
             count += len(yb)
+        step.store()
         result.train_loss.append(total / count)
         result.test_accuracy.append(accuracy(model, x_test, y_test))
         log(f"epoch {epoch:2d}  train loss {result.train_loss[-1]:.4f}  "

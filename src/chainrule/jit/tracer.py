@@ -39,11 +39,20 @@ class TracingError(TypeError):
     change, random numbers without a generator argument)."""
 
 
+_CORE = tuple(os.path.join(_PACKAGE, p) for p in (
+    "jit", "ops", "functional", "primitive.py", "tensor", "autograd.py", "numpy_interop.py",
+    "checkpoint.py", "inplace.py", "creation.py", "nn"))
+
+
 def user_line() -> str:
-    """'file:line in function: code' of the innermost frame outside chainrule."""
-    for frame in reversed(traceback.extract_stack()[:-1]):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    """'file:line in function: code' of the innermost frame outside chainrule (or, when
+    chainrule itself called jit, outside its engine: ``chainrule train``'s step)."""
+    stack = list(reversed(traceback.extract_stack()[:-1]))
+    for outside in (_PACKAGE, _CORE):
+        for frame in stack:
+            path = os.path.abspath(frame.filename)
+            if not path.startswith(outside) and not frame.filename.startswith("<"):
+                return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
     return "<inside chainrule>"
 
 

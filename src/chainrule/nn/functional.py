@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.jit.hook import Traced
 from chainrule import ops
 from chainrule.ops.nn import log_softmax, softmax
 from chainrule.tensor import Tensor
@@ -84,6 +85,8 @@ def _labels(labels: Any, n: int, c: int, op: str) -> np.ndarray:
     if y.shape != (n,):
         raise ValueError(f"{op}: labels of shape {y.shape} for {n} examples of {c} classes; "
                          f"expected shape ({n},)")
+    if isinstance(y, Traced):  # values unknown while jit traces: the primitive checks them
+        return y
     if y.size and (y.min() < 0 or y.max() >= c):
         bad = (y < 0) | (y >= c)
         raise ValueError(f"{op}: labels must lie in [0, {c}), got {np.unique(y[bad])[:10].tolist()}"
