@@ -77,6 +77,16 @@ def ex12(fast: bool = False) -> Result:
         close("gradient", grad, direct, "direct differentiation", atol=0.0),
         close("gradient", grad, fd, "finite differences", rtol=1e-8, atol=1e-8),
     ]
+    program, (value, tensor_grad) = _tensor_program_12(x)
+    res.quantities["Tensor form: forward and backward as a program (chainrule.jit)"] = program
+    res.checks += [
+        close("Tensor program: f and gradient", [value, *tensor_grad], [0, *grad],
+              "the Value engine's passes", atol=0.0),
+        holds("Tensor program: 5 forward and 7 backward operations", (program.count(
+            "forward"), program.count("backward")) == (5, 7), (program.count("forward"),
+            program.count("backward")), "(5, 7)", "the graph: 5 nodes; 2 products x 2 "
+                                                  "adjoints + 3 sums of 2 uses"),
+    ]
     res.quantities["graph (DOT)"] = to_dot(nodes["f"])
     res.figures["graph"] = lambda path: to_png(nodes["f"], path,
                                                "f = (x1+x2)(x2+x3)(x1+x3) at (1, 2, -1)")
@@ -84,6 +94,19 @@ def ex12(fast: bool = False) -> Result:
                      "adjoint in each node), by " + ("Graphviz." if dot_available() else
                                                       "matplotlib (Graphviz is not installed)."))
     return res
+
+
+def _tensor_program_12(x: Sequence[float]) -> tuple:
+    """The same function on Tensors, traced by ``chainrule.jit``: the program lists its
+    forward lines (a, b, ab, c, f) and the backward lines ``value_and_grad`` added (the
+    adjoints), and replaying it gives f and the gradient."""
+    def f(x1, x2, x3):
+        return (x1 + x2) * (x2 + x3) * (x1 + x3)
+
+    args = [np.array(v) for v in x]
+    step = cr.jit(cr.value_and_grad(f, argnums=(0, 1, 2)))
+    value, grads = step(*args)
+    return step.program(*args), (float(value), [float(g) for g in grads])
 
 
 # --- exercise 13 ---------------------------------------------------------------------------
@@ -338,6 +361,10 @@ def ex16(fast: bool = False) -> Result:
                              tbwd / tfwd, "> 1", "measurement sanity"),
                        *_same_work(torch, model, net, x, labels)]
         ratios["PyTorch"] = tbwd / tfwd
+    res.quantities.update(_count_16(model, x, labels))
+    res.checks.append(close("traced program: backward/forward matmul FLOPs",
+                            res.quantities["program backward/forward matmul FLOPs"], flops,
+                            "counted from the layer sizes", rtol=1e-12))
     measured = ", ".join(f"{k} {r:.2f}" for k, r in ratios.items())
     verdicts = "; ".join(f"{k} {'inside' if 2.0 <= r <= 3.0 else 'outside'}"
                          for k, r in ratios.items())
@@ -348,6 +375,25 @@ def ex16(fast: bool = False) -> Result:
                      "timed on one thread, chainrule on NumPy's BLAS threads); the rule of "
                      "thumb counts arithmetic, not framework overhead.")
     return res
+
+
+def _count_16(model: MLP, x: np.ndarray, labels: np.ndarray) -> dict:
+    """The operations of one training step as ``chainrule.make_program`` traces them: how
+    many lines the forward pass has and how many the backward pass adds, and the matmul
+    FLOPs of each (2 m n k per product, read off the program's shapes)."""
+    params = model.state_dict()
+    program = cr.make_program(cr.value_and_grad(
+        lambda p: nnf.cross_entropy(cr.functional_call(model, p, x), labels)))(params)
+    flops = {"forward": 0, "backward": 0}
+    for line in program.lines:
+        if line.name in ("linear", "matmul"):
+            a = line.args[0]  # a Ref to a traced value, or the constant x
+            a = program.values[a.slot] if hasattr(a, "slot") else a
+            flops[line.phase] += 2 * program.values[line.outs[0]].size * a.shape[-1]
+    return {"program forward operations": program.count("forward"),
+            "program backward operations": program.count("backward"),
+            "program backward/forward matmul FLOPs": flops["backward"] / flops["forward"],
+            "program": program}
 
 
 def _same_work(torch, model: MLP, net, x: np.ndarray, labels: np.ndarray) -> list:
