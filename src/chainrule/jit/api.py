@@ -74,10 +74,10 @@ class Jitted:
     def __call__(self, *args: Any) -> Any:
         if state.active is not None:  # inside another trace: trace straight through
             return self.fn(*args)
-        key, leaves, spec = self._signature(args)
+        key, leaves = self._signature(args)
         compiled = self.cache.get(key)
         if compiled is None:
-            compiled = self._compile(key, args, leaves, spec)
+            compiled = self._compile(key, args, leaves)
         else:
             self.cache.move_to_end(key)
         with compiled.lock:
@@ -86,51 +86,73 @@ class Jitted:
 
     def program(self, *args: Any) -> Program:
         """The traced program for these arguments (traced now if not cached), printable."""
-        key, leaves, spec = self._signature(args)
-        compiled = self.cache.get(key) or self._compile(key, args, leaves, spec)
-        return compiled.program
+        return self._compiled(args).program
 
     def source(self, *args: Any) -> str:
         """The generated replay code for these arguments."""
-        key, leaves, spec = self._signature(args)
-        return (self.cache.get(key) or self._compile(key, args, leaves, spec)).source
+        return self._compiled(args).source
+
+    def _compiled(self, args: tuple) -> _Compiled:
+        key, leaves = self._signature(args)
+        return self.cache.get(key) or self._compile(key, args, leaves)
 
     # ----- signatures ----------------------------------------------------------------
-    def _signature(self, args: tuple) -> tuple[Hashable, list, list]:
-        """(cache key, array leaves to pass, per argument: its treedef and which leaves
-        are arrays)."""
-        for i in self.static:
-            if i >= len(args):
-                raise ValueError(f"jit: static_argnums {i} but {len(args)} argument(s) given")
+    def _signature(self, args: tuple) -> tuple[Hashable, list]:
+        """(cache key, the array leaves to pass). An argument that is an array, or a list
+        or tuple of arrays, takes a fast path (no treedef: the key has its type and
+        length); any other goes through :func:`chainrule.tree.tree_flatten`."""
         key: list = []
         leaves: list = []
+        for i, a in enumerate(args):
+            t = type(a)
+            if t is np.ndarray and i not in self.static:
+                leaves.append(a)
+                key.append((a.shape, a.dtype, a.strides))
+            elif (t is list or t is tuple) and i not in self.static and all(
+                    type(x) is np.ndarray for x in a):
+                leaves += a
+                key.append((t, len(a), *[(x.shape, x.dtype, x.strides) for x in a]))
+            else:
+                key.append(self._general(i, a, leaves))
+        if len(args) <= max(self.static, default=-1):
+            raise ValueError(f"jit: static_argnums {self.static} but {len(args)} "
+                             "argument(s) given")
+        return tuple(key), leaves
+
+    def _general(self, i: int, a: Any, leaves: list) -> Hashable:
+        """The key of argument i (a static one, or any container); its arrays join
+        ``leaves``."""
+        if i in self.static:
+            try:
+                hash(a)
+            except TypeError:
+                raise TypeError(f"jit: static argument {i} must be hashable, got "
+                                f"{type(a).__name__}") from None
+            return ("static", a)
+        flat, td = tree_flatten(a)
+        key: list = [td]
+        for j, x in enumerate(flat):
+            arr = _leaf_array(x, i, j)
+            if arr is None:  # a Python number or other constant: static
+                key.append(("const", type(x), x))
+            else:
+                leaves.append(arr)
+                key.append((arr.shape, arr.dtype, arr.strides))
+        return tuple(key)
+
+    def _spec(self, args: tuple) -> list:
+        """Per argument: None (static), or its treedef and which of its leaves are arrays."""
         spec: list = []
         for i, a in enumerate(args):
             if i in self.static:
-                try:
-                    hash(a)
-                except TypeError:
-                    raise TypeError(f"jit: static argument {i} must be hashable, got "
-                                    f"{type(a).__name__}") from None
-                key.append(("static", a))
                 spec.append(None)
                 continue
             flat, td = tree_flatten(a)
-            kinds = []
-            for j, x in enumerate(flat):
-                arr = _leaf_array(x, i, j)
-                if arr is None:  # a Python number or other constant: static
-                    key.append(("const", type(x), x))
-                    kinds.append(False)
-                else:
-                    leaves.append(arr)
-                    key.append((arr.shape, arr.dtype.str, arr.strides))
-                    kinds.append(True)
-            key.append(td)
-            spec.append((td, kinds))
-        return tuple(key), leaves, spec
+            spec.append((td, [_leaf_array(x, i, j) is not None for j, x in enumerate(flat)]))
+        return spec
 
-    def _compile(self, key: Hashable, args: tuple, leaves: list, spec: list) -> _Compiled:
+    def _compile(self, key: Hashable, args: tuple, leaves: list) -> _Compiled:
+        spec = self._spec(args)
         program = trace(self.fn, args, leaves, spec, self.__name__,
                         [j for j, a in enumerate(_positions(spec)) if a in self.donate])
         compiled = _Compiled(program)
