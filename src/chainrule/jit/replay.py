@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.jit.plan import KERNELS, Plan
+from chainrule import ops
+from chainrule.jit.plan import KERNELS, METHODS, Plan
 from chainrule.jit.program import Program, Ref
 
 
@@ -69,7 +70,7 @@ def generate(program: Program, plan: Plan) -> tuple[Callable[..., list], str]:
                 view = buffers[where[1]][:v.size].reshape(v.shape)
                 call.append(f"out={names.bind(view, 'b')}")
         outs = ", ".join(f"v{s}" for s in line.outs) + ("," if line.many else "")
-        fn = KERNELS.get(line.prim, line.fn)
+        fn = _kernel(line, program)
         body.append(f"    {outs} = {names.bind(fn, 'f')}({', '.join(call)})")
     results = []
     seen: set[int] = set()
@@ -89,6 +90,18 @@ def generate(program: Program, plan: Plan) -> tuple[Callable[..., list], str]:
     scope = names.scope
     exec(compile(source, f"<jit {program.name}>", "exec"), scope)
     return scope["run"], source
+
+
+def _kernel(line: Any, program: Program) -> Callable:
+    """What the replay calls for a line: the NumPy kernel of a primitive that is one NumPy
+    call (see :mod:`chainrule.jit.plan`), else the line's own function."""
+    kernel = KERNELS.get(line.prim)
+    if line.prim is ops.sum and len(line.args) > 2:  # np.add.reduce's third is the dtype
+        kernel = None
+    if kernel is None and line.prim in METHODS and isinstance(line.args[0], Ref) and \
+            isinstance(program.values[line.args[0].slot], np.ndarray):
+        kernel = METHODS[line.prim]
+    return kernel or line.fn
 
 
 def _view_of_fresh(program: Program, slot: int) -> bool:
