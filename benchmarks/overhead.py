@@ -54,8 +54,8 @@ from timing import machine, table  # noqa: E402
 N_OPS = 200
 N_ELEMENTS = 10
 TENSOR_TARGET_US = 5.0  # chainrule Tensor: at most this many microseconds per op
-VALUE_TARGET_SPEEDUP = 5.0
-JIT_TARGET_VS_FLOOR = 1.5  # chainrule.jit: at most this many times the hand-written NumPy  # chainrule Value: at least this many times faster than micrograd
+VALUE_TARGET_SPEEDUP = 5.0  # chainrule Value: at least this many times faster than micrograd
+JIT_TARGET_VS_FLOOR = 1.5  # chainrule.jit: at most this many times the hand-written NumPy
 
 
 def interleaved_best(calls: dict[str, tuple[Callable[[], object], int]],

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from jit_planning import plan_small_arrays  # noqa: F401  (autouse fixture)
 
 import chainrule as cr
-from chainrule.jit import plan
-
-
-@pytest.fixture(autouse=True)
-def plan_small_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Plan buffers for the tests' small arrays too (the default leaves small ones to
-    NumPy's allocator), so that reuse, in-place lines and donation are exercised."""
-    monkeypatch.setattr(plan, "MIN_PLANNED_BYTES", 0)
 from chainrule.jit import TracingError
 
 

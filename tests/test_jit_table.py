@@ -16,16 +16,9 @@ import pytest
 from cases import CASES, Case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jit_planning import plan_small_arrays  # noqa: F401  (autouse fixture)
 
 import chainrule as cr
-from chainrule.jit import plan
-
-
-@pytest.fixture(autouse=True)
-def plan_small_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Plan buffers for the tests' small arrays too (the default leaves small ones to
-    NumPy's allocator), so that reuse, in-place lines and donation are exercised."""
-    monkeypatch.setattr(plan, "MIN_PLANNED_BYTES", 0)
 
 EXAMPLES = int(os.environ.get("CHAINRULE_EXAMPLES", "10"))
 SETTINGS = settings(max_examples=max(EXAMPLES // 3, 1), deadline=None,

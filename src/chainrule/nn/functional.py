@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.jit.hook import Traced
 from chainrule import ops
+from chainrule.jit.hook import Traced
 from chainrule.ops.nn import log_softmax, softmax
 from chainrule.tensor import Tensor
 
