@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.jit.plan import make_plan
-from chainrule.jit.program import Output, Program
+from chainrule.jit.program import Output, Program, Ref
 from chainrule.jit.replay import generate
 from chainrule.jit.trace import Trace, state
 from chainrule.jit.tracer import Tracer, TracingError
@@ -105,13 +105,15 @@ class Jitted:
         leaves: list = []
         for i, a in enumerate(args):
             t = type(a)
-            if t is np.ndarray and i not in self.static:
+            if (t is np.ndarray or isinstance(a, np.generic)) and i not in self.static:
+                a = a if t is np.ndarray else np.asarray(a)
                 leaves.append(a)
                 key.append((a.shape, a.dtype, a.strides))
             elif (t is list or t is tuple) and i not in self.static and all(
-                    type(x) is np.ndarray for x in a):
-                leaves += a
-                key.append((t, len(a), *[(x.shape, x.dtype, x.strides) for x in a]))
+                    type(x) is np.ndarray or isinstance(x, np.generic) for x in a):
+                arrays = [x if type(x) is np.ndarray else np.asarray(x) for x in a]
+                leaves += arrays
+                key.append((t, len(a), *[(x.shape, x.dtype, x.strides) for x in arrays]))
             else:
                 key.append(self._general(i, a, leaves))
         if len(args) <= max(self.static, default=-1):
@@ -249,8 +251,25 @@ def _same_random_state(a: dict, b: dict) -> bool:
 
 
 def prune(program: Program) -> None:
-    """Drop the lines no output needs (the trace also records, e.g., values only a
-    forward-mode pass or a Python expression needed)."""
+    """Merge repeated lines (the same function on the same arguments: an optimizer casts
+    its step size once per parameter) and drop the lines no output needs (the trace also
+    records values only a forward-mode pass or a Python expression needed)."""
+    same: dict[int, int] = {}  # slot -> the slot of the first line that computed it
+    seen: dict[Hashable, tuple[int, ...]] = {}
+    kept = []
+    for line in program.lines:
+        line.args, line.kwargs = _renamed(line.args, same), _renamed(line.kwargs, same)
+        key = _key((id(line.fn), line.args, line.kwargs))
+        if key in seen:
+            same.update(zip(line.outs, seen[key]))
+        else:
+            if key is not None:
+                seen[key] = line.outs
+            kept.append(line)
+    program.lines = kept
+    for o in program.outputs:
+        if o.slot in same:
+            o.slot = same[o.slot]
     needed = {o.slot for o in program.outputs if o.slot is not None}
     kept = []
     for line in reversed(program.lines):
@@ -258,6 +277,35 @@ def prune(program: Program) -> None:
             kept.append(line)
             needed.update(line.reads())
     program.lines = kept[::-1]
+
+
+def _renamed(x: Any, same: dict[int, int]) -> Any:
+    if isinstance(x, Ref):
+        return Ref(same.get(x.slot, x.slot))
+    if isinstance(x, tuple | list):
+        items = [_renamed(i, same) for i in x]
+        return tuple(items) if isinstance(x, tuple) else items
+    if isinstance(x, dict):
+        return {k: _renamed(v, same) for k, v in x.items()}
+    return x
+
+
+def _key(x: Any) -> Hashable | None:
+    """A hashable stand-in for a line's call (arrays by identity), or None if there is
+    none (then the line is never merged)."""
+    if isinstance(x, np.ndarray):
+        return ("array", id(x))
+    if isinstance(x, tuple | list):
+        items = tuple(_key(i) for i in x)
+        return None if None in items else (type(x).__name__, items)
+    if isinstance(x, dict):
+        items = tuple((k, _key(v)) for k, v in x.items())
+        return None if any(v is None for _, v in items) else ("dict", items)
+    try:
+        hash(x)
+    except TypeError:
+        return None
+    return (type(x).__name__, x)
 
 
 def jit(fn: Callable, static_argnums: int | Sequence[int] = (),

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
 from chainrule.jit.plan import KERNELS, METHODS, Plan
 from chainrule.jit.program import Program, Ref
 
@@ -96,8 +95,6 @@ def _kernel(line: Any, program: Program) -> Callable:
     """What the replay calls for a line: the NumPy kernel of a primitive that is one NumPy
     call (see :mod:`chainrule.jit.plan`), else the line's own function."""
     kernel = KERNELS.get(line.prim)
-    if line.prim is ops.sum and len(line.args) > 2:  # np.add.reduce's third is the dtype
-        kernel = None
     if kernel is None and line.prim in METHODS and isinstance(line.args[0], Ref) and \
             isinstance(program.values[line.args[0].slot], np.ndarray):
         kernel = METHODS[line.prim]
