@@ -259,6 +259,7 @@ def prune(program: Program) -> None:
     kept = []
     for line in program.lines:
         line.args, line.kwargs = _renamed(line.args, same), _renamed(line.kwargs, same)
+        line.views = tuple(dict.fromkeys(same.get(v, v) for v in line.views))
         key = _key((id(line.fn), line.args, line.kwargs))
         if key in seen:
             same.update(zip(line.outs, seen[key]))
