@@ -59,13 +59,15 @@ class Primitive:
     def defvjp(self, *rules: Rule | EachArgument) -> Primitive:
         """One rule per positional input: ``rule(g, ans, *args, **kwargs)`` returns
         the cotangent of that input (None marks a non-differentiable input)."""
-        self.vjps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
+        # an EachArgument comes alone: never inside the tuple of rules
+        self.vjps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules  # type: ignore[assignment]
         return self
 
     def defjvp(self, *rules: Rule | EachArgument) -> Primitive:
         """One rule per positional input: ``rule(t, ans, *args, **kwargs)`` returns
         that input's contribution to the output tangent."""
-        self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
+        # an EachArgument comes alone: never inside the tuple of rules
+        self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules  # type: ignore[assignment]
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -74,8 +76,8 @@ class Primitive:
                 break
         else:  # no Tensor: plain NumPy (how rules run in an ordinary backward)
             return self.forward(*args, **kwargs)
-        raw = []  # the arguments with every Tensor replaced by its array
-        versions = []  # each Tensor argument's version now; None for the other arguments
+        raw: Any = []  # the arguments with every Tensor replaced by its array (then a tuple)
+        versions: list[int | None] = []  # each Tensor argument's version now; None for others
         inputs = []  # positions of the arguments that need a gradient
         for i, a in enumerate(args):
             if isinstance(a, Tensor):

@@ -59,15 +59,15 @@ class Tensor(_methods.TensorMethods):
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             "(it holds non-numeric objects)")
         self._data = arr
-        self.grad = None
+        self.grad: Any = None
         self.requires_grad = False
-        self._node = None
-        self._fw = None
-        self._hooks = None
+        self._node: Node | None = None
+        self._fw: Any = None  # on a dual: (level, primal, tangent, stamp)
+        self._hooks: list[Callable[[Any], Any]] | None = None
         self._ver = 0
-        self._base = None
+        self._base: Tensor | None = None
         self._viewed = False
-        self.name = None
+        self.name: str | None = None
         if requires_grad:
             self.requires_grad_()
 
@@ -250,10 +250,11 @@ class Tensor(_methods.TensorMethods):
         value replaces the gradient. Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook)
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = []
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     # ----- operators: thin calls to primitives ----------------------------
     def __add__(self, other: Any) -> Tensor:
