@@ -11,7 +11,7 @@ no rules of their own and differentiate to any order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.exceptions import AxisError
@@ -152,7 +152,7 @@ def sort(x: Any, axis: int | None = -1, kind: str | None = None,
 
 
 def partition(x: Any, kth: int | Sequence[int], axis: int | None = -1,
-              kind: str = "introselect") -> Any:
+              kind: Literal["introselect"] = "introselect") -> Any:
     """``np.partition``: x rearranged along ``axis`` so that the element at each ``kth``
     position is the one a sort would put there, smaller ones before and larger after.
 

@@ -8,6 +8,8 @@ Read each block as: forward, then ``d out`` in terms of ``d x``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.primitive import primitive
@@ -29,7 +31,7 @@ def unsupported_type(op: str, *operands: object) -> TypeError | None:
     return None
 
 
-def operand_error(op: str, error: Exception, *operands: object) -> Exception:
+def operand_error(op: str, error: Exception, *operands: Any) -> Exception:
     """What to raise after NumPy refused ``op``'s operands: a TypeError naming an operand of
     an unsupported type, a ValueError naming shapes that do not broadcast, or else NumPy's
     own message under the op's name. Only the failing call pays; the hot path is NumPy's."""
@@ -214,8 +216,9 @@ def sin(x):
     return np.sin(x)
 
 
-sin.defvjp(lambda g, ans, x: g * cos(x))               # d sin x = cos x dx
-sin.defjvp(lambda t, ans, x: t * cos(x))
+# ignore[has-type]: mypy cannot type cos, a decorated function, before its def below
+sin.defvjp(lambda g, ans, x: g * cos(x))  # type: ignore[has-type]  # d sin x = cos x dx
+sin.defjvp(lambda t, ans, x: t * cos(x))  # type: ignore[has-type]
 
 
 @primitive
@@ -285,8 +288,9 @@ def abs(x):
     return np.abs(x)
 
 
-abs.defvjp(lambda g, ans, x: g * sign(x))              # d |x| = sign(x) dx
-abs.defjvp(lambda t, ans, x: t * sign(x))
+# ignore[has-type]: mypy cannot type sign, a decorated function, before its def below
+abs.defvjp(lambda g, ans, x: g * sign(x))  # type: ignore[has-type]  # d |x| = sign(x) dx
+abs.defjvp(lambda t, ans, x: t * sign(x))  # type: ignore[has-type]
 
 
 @primitive

@@ -98,7 +98,8 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
     so the values are NumPy's. Differentiable in start and stop (arrays broadcast; ``axis``
     places the new axis); ``retstep`` also returns the step, (stop - start) / div."""
     if not isinstance(start, Tensor) and not isinstance(stop, Tensor):
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+        # ignore: NumPy's overloads want retstep as a literal True or False, not a bool
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)  # type: ignore[call-overload]
     if not isinstance(num, int | np.integer) or num < 0:
         raise ValueError(f"linspace: num={num!r} must be a non-negative integer")
     if dtype is not None and not np.issubdtype(dtype, np.floating):
