@@ -201,9 +201,9 @@ _reduction_cases("prod", cr.prod, _torch_prod, elements=_FACTORS, max_side=3)
 for _zeros in (1, 2):
     _with_some_zeros = unary(_FACTORS, min_dims=1, max_side=3).map(_with_zeros(_zeros))
     case(f"prod[{_zeros} zero(s),axis=None]", cr.prod, lambda *xs: torch.prod(*xs),
-         _with_some_zeros, second_order=False)
+         _with_some_zeros)
     case(f"prod[{_zeros} zero(s),axis=-1]", lambda x: cr.prod(x, axis=-1),
-         lambda x: torch.prod(x, dim=-1), _with_some_zeros, second_order=False)
+         lambda x: torch.prod(x, dim=-1), _with_some_zeros)
 case("sum[method,axis=1,keepdims]", lambda x: x.sum(axis=1, keepdims=True),
      lambda x: x.sum(dim=1, keepdim=True), unary(min_dims=2))
 case("max[method,axis=0]", lambda x: x.max(axis=0), lambda x: x.amax(dim=0),
@@ -393,6 +393,19 @@ case("diagonal[method]", lambda x: x.diagonal(), lambda x: torch.diagonal(x),
      unary(min_dims=2, max_dims=2))
 
 _NORM_ENTRIES = unary(NONZERO, min_dims=1)
+
+
+def _distinct_line_sums(x: np.ndarray, summed: int) -> np.ndarray:
+    """Signs of ``x``, magnitudes in [0.2, 0.3) plus 0.15 per rank of a line (a column when
+    ``summed`` is -2, a row when -1), so that no two line sums of |x| tie: they differ by
+    at least 0.05 per summed entry (max over tied sums is a kink)."""
+    lines = -1 if summed == -2 else -2
+    mags = 0.2 + 0.1 * (np.abs(x) - np.floor(np.abs(x)))
+    rank = np.argsort(np.argsort(x.sum(axis=summed, keepdims=True), axis=lines, kind="stable"),
+                      axis=lines, kind="stable")
+    return np.where(x < 0, -1.0, 1.0) * (mags + 0.15 * rank)
+
+
 for _name, _fn, _tfn, _strategy in [
     ("norm", cr.norm, lambda x: torch.linalg.vector_norm(x), _NORM_ENTRIES),
     ("norm[axis=-1,keepdims]", lambda x: cr.norm(x, axis=-1, keepdims=True),
@@ -410,12 +423,30 @@ for _name, _fn, _tfn, _strategy in [
      unary(NONZERO, min_dims=2, max_dims=2)),  # a 1x1 matrix near 0 sits on the kink of |x|
     ("norm[matrix ord=1]", lambda x: cr.norm(x, 1),
      lambda x: torch.linalg.matrix_norm(x, 1),
-     unary(min_dims=2, max_dims=2).map(lambda xs: (distinct_magnitudes(xs[0]),))),
+     unary(min_dims=2, max_dims=2).map(lambda xs: (_distinct_line_sums(xs[0], -2),))),
     ("norm[matrix ord=inf,axis=(1,2)]", lambda x: cr.norm(x, np.inf, axis=(1, 2)),
      lambda x: torch.linalg.matrix_norm(x, float("inf"), dim=(1, 2)),
-     unary(min_dims=3, max_dims=3).map(lambda xs: (distinct_magnitudes(xs[0]),))),
+     unary(min_dims=3, max_dims=3).map(lambda xs: (_distinct_line_sums(xs[0], -1),))),
+    ("norm[ord=0.5]", lambda x: cr.norm(x, 0.5), lambda x: torch.linalg.vector_norm(x, 0.5),
+     unary(NONZERO, min_dims=1, max_dims=1)),
 ]:
     case(_name, _fn, _tfn, _strategy)
+
+# ----- NumPy forms met in HIPS autograd's test suite --------------------------------------
+case("dot[N-D]", cr.dot, lambda a, b: torch.tensordot(a, b, dims=([a.ndim - 1], [b.ndim - 2])),
+     st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
+     .flatmap(lambda d: st.tuples(array(d[:3]), array((d[0], d[2], d[3])))))
+case("dot[1-D,N-D]", cr.dot, lambda a, b: torch.tensordot(a, b, dims=([0], [1])),
+     _DOT.flatmap(lambda d: st.tuples(array(d[1:2]), array((d[0], d[1], d[2])))))
+case("einsum[sublists]", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]),
+     lambda a, b: torch.einsum("ij,jk->ik", a, b),
+     _DOT.flatmap(lambda d: st.tuples(array(d[:2]), array(d[1:]))))
+case("einsum[size-0 batch]", lambda a, b: cr.einsum("...ij,...jk->...ik", a, b),
+     lambda a, b: torch.einsum("...ij,...jk->...ik", a, b),
+     st.tuples(array((0, 2, 3)), array((1, 3, 2))))
+# over one element std is identically 0: derivative 0 (sqrt's rule alone would give 0/0)
+case("std[one element]", lambda x: cr.std(x, axis=0), lambda x: (x - x).sum(0),
+     unary(min_dims=1, max_dims=3).map(lambda xs: (xs[0][:1],)))
 
 # The rest of the table, one module per kind of primitive; each registers its rows with case().
 import cases_arrays  # noqa: E402, F401
@@ -425,3 +456,4 @@ import cases_ufuncs  # noqa: E402, F401
 
 CASES_BY_NAME: dict[str, Case] = {c.name: c for c in CASES}
 assert len(CASES_BY_NAME) == len(CASES), "case names must be unique"
+

@@ -109,3 +109,11 @@ case("fmax[scalar]", lambda x: cr.fmax(x, 0.5), lambda x: torch.fmax(x, torch.te
      unary(floats(-3, 0.3) | floats(0.7, 3)))
 case("arctan2[numpy]", lambda y, x: np.arctan2(y, x), _t("atan2"),
      arrays(broadcastable(2), NONZERO, REAL))
+
+# ----- complex parts of real arrays: identities (real, conj) or constants (imag, angle) ------
+for _name, _torch in [("real", lambda x: torch.real(x)), ("conj", lambda x: torch.conj(x)),
+                      ("conjugate", lambda x: torch.conj(x)), ("real_if_close", lambda x: x),
+                      ("imag", lambda x: x * 0), ("angle", lambda x: torch.angle(x))]:
+    case(_name, getattr(cr, _name), _torch, unary(NONZERO))
+case("floor_divide", cr.floor_divide, lambda x, y: torch.floor(x / y),  # torch: no derivative
+     arrays(broadcastable(), _DIVIDENDS, _DIVISORS))

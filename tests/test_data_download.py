@@ -1,13 +1,18 @@
-"""Checked downloader, against the real MNIST files served from a loopback HTTP server.
+"""Checked downloader, against MNIST files served from a loopback HTTP server: small
+synthetic IDX files written here byte by byte (always), and the real MNIST files where
+``../shared`` has them (skipped otherwise).
 
 Only 127.0.0.1 is ever contacted: every call passes explicit loopback mirrors.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
+import importlib
 import socket
+import struct
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -18,10 +23,30 @@ import pytest
 
 from chainrule.data import DownloadError, default_cache_dir, download, fetch_mnist_file
 
+download_module = importlib.import_module("chainrule.data.download")  # the name is shadowed
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 LABELS = "t10k-labels-idx1-ubyte.gz"
 IMAGES = "t10k-images-idx3-ubyte.gz"
-MD5 = {LABELS: "ec29112dd5afa0611ce80d1b7f02629c", IMAGES: "9fb629c4189551a2d022fa330f9573f3"}
+REAL_MD5 = {LABELS: "ec29112dd5afa0611ce80d1b7f02629c",
+            IMAGES: "9fb629c4189551a2d022fa330f9573f3"}
+SYNTHETIC_IMAGES = 120  # random pixels: the gzipped file stays ~95 kB, big enough to cut
+
+
+def write_synthetic_mnist(root: Path, n: int = SYNTHETIC_IMAGES) -> dict[str, str]:
+    """Gzipped IDX files named as MNIST's test set, written with struct (independent of
+    chainrule's reader and writer): a big-endian magic (0x0801 uint8 vector, 0x0803 uint8
+    3-d array), the sizes, then the bytes. Returns their md5 sums."""
+    rng = np.random.default_rng(10)
+    bodies = {LABELS: struct.pack(">II", 0x0801, n) + rng.integers(0, 10, n, np.uint8).tobytes(),
+              IMAGES: struct.pack(">IIII", 0x0803, n, 28, 28)
+              + rng.integers(0, 256, (n, 28, 28), np.uint8).tobytes()}
+    root.mkdir(parents=True, exist_ok=True)
+    sums = {}
+    for name, body in bodies.items():
+        packed = gzip.compress(body, mtime=0)
+        (root / name).write_bytes(packed)
+        sums[name] = hashlib.md5(packed).hexdigest()
+    return sums
 
 
 class Mirror:
@@ -71,26 +96,47 @@ class Mirror:
         self.thread.join(timeout=5)
 
 
-@pytest.fixture
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"../shared/data/mnist not found: {SHARED} (real MNIST files needed)")
-    return SHARED
+MD5: dict[str, str] = {}  # of the files the current test's mirror serves (set by `files`)
+IMAGE_COUNT: list[int] = []
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mirror]:
-    """The loopback mirror; serves files only where ../shared exists (404s need nothing)."""
+@pytest.fixture(params=["synthetic", "real"])
+def files(request: pytest.FixtureRequest, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder the mirror serves: synthetic IDX files (their md5 sums standing in for the
+    official ones), or the real MNIST files of ../shared (skipped where it is absent)."""
+    if request.param == "real":
+        if not SHARED.is_dir():
+            pytest.skip(f"../shared/data/mnist not found: {SHARED} (real MNIST files needed)")
+        root, sums, count = SHARED, REAL_MD5, 10000
+    else:
+        root = tmp_path / "served"
+        sums, count = write_synthetic_mnist(root), SYNTHETIC_IMAGES
+        for name, digest in sums.items():
+            monkeypatch.setitem(download_module.MNIST_FILES, name, digest)
+    monkeypatch.setattr(f"{__name__}.MD5", dict(sums))
+    monkeypatch.setattr(f"{__name__}.IMAGE_COUNT", [count])
+    return root
+
+
+def start_mirror(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mirror]:
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
-    srv = Mirror(SHARED)
+    srv = Mirror(root)
     yield srv
     srv.close()
 
 
 @pytest.fixture
-def mirror(shared: Path, server: Mirror) -> Mirror:
-    return server
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mirror]:
+    """A loopback mirror serving nothing (every file a 404)."""
+    yield from start_mirror(tmp_path / "empty", monkeypatch)
+
+
+@pytest.fixture
+def mirror(files: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mirror]:
+    """A loopback mirror serving ``files`` (synthetic, then real)."""
+    yield from start_mirror(files, monkeypatch)
 
 
 @pytest.fixture
@@ -133,7 +179,7 @@ def test_corrupt_mirror_skipped_for_next_good_one(mirror: Mirror, cache: Path) -
     assert mirror.requests == {f"/corrupt/{IMAGES}": 1, f"/short/{IMAGES}": 1, f"/good/{IMAGES}": 1}
     assert sorted(p.name for p in cache.iterdir()) == [IMAGES]
     images = fetch_mnist_file(IMAGES, cache, mirrors=[mirror.url("missing")], progress=False)
-    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert images.shape == (IMAGE_COUNT[0], 28, 28) and images.dtype == np.uint8
 
 
 def test_missing_everywhere_names_each_mirror(server: Mirror, cache: Path) -> None:
@@ -157,8 +203,9 @@ def test_only_bad_copies_leave_nothing_behind(mirror: Mirror, cache: Path) -> No
     msg = str(info.value)
     assert f"{mirror.url('corrupt')}{IMAGES}: wrong checksum" in msg
     assert f"expected {MD5[IMAGES]}" in msg
-    half = 1648877 // 2
-    assert f"{mirror.url('short')}{IMAGES}: incomplete download: got {half} of 1648877" in msg
+    size = (mirror.root / IMAGES).stat().st_size
+    assert (f"{mirror.url('short')}{IMAGES}: incomplete download: got {size // 2} of {size}"
+            in msg)
     assert list(cache.iterdir()) == []
 
 

@@ -188,8 +188,8 @@ def test_a_saved_tensor_changed_in_place_before_backward() -> None:
      "pad: pad_width ((1, 1), (1, 1), (1, 1)) does not fit an array of shape (2, 3)"),
     (lambda t: cr.einsum("ij,jk->ik", t, cr.ones(2, 2)), ValueError,
      "einsum: 'ij,jk->ik' with shapes [(2, 3), (2, 2)]"),
-    (lambda t: cr.dot(cr.ones(2, 2, 2), t), ValueError,
-     "dot: shapes (2, 2, 2) and (2, 3): N-d dot is not supported"),
+    (lambda t: cr.dot(cr.ones(2, 2, 3), t), ValueError,
+     "dot: shapes (2, 2, 3) and (2, 3) not aligned"),
     (lambda t: cr.diagonal(t[0]), ValueError,
      "diagonal: diag requires an array of at least two dimensions (input of shape (3,))"),
     (lambda t: t.item(), ValueError, "item: only a tensor with one element converts to a "

@@ -252,11 +252,13 @@ def test_mse_loss_on_values():
 
 def test_ex16_timings(results):
     q = results[16].quantities
-    assert q["chainrule backward/forward"] == pytest.approx(
-        q["chainrule backward ms"] / q["chainrule forward ms"])
-    assert q["matmul FLOP ratio backward/forward"] == pytest.approx(
-        (2 * (2 * 1024 + 1024 * 1024 + 1024 * 10) - 2 * 1024) / (2 * 1024 + 1024 * 1024
-                                                                + 1024 * 10))
+    # backward: a weight gradient per layer, an input gradient for layers 2 and 3
+    ratio = ((2 * 1024 + 2 * 1024 * 1024 + 2 * 1024 * 10)
+             / (2 * 1024 + 1024 * 1024 + 1024 * 10))
+    assert q["matmul FLOP ratio backward/forward"] == pytest.approx(ratio, rel=1e-12)
+    graph = next(c for c in results[16].checks if "on the recorded graph" in c.name)
+    assert graph.status == "pass" and graph.computed == pytest.approx(ratio, rel=1e-12)
+    assert q["chainrule forward ms"] > 0 and q["chainrule backward ms"] > 0  # reported only
     assert ("PyTorch backward/forward" in q) == HAS_TORCH
     assert any("rule of thumb" in note for note in results[16].notes)
 
@@ -279,5 +281,5 @@ def test_ex18_19_modes(results, n, mode, passes):
     assert q["auto mode"] == mode
     assert q["passes (forward, reverse)"] == passes
     assert q["evaluations of f (forward, reverse)"] == (passes[0], 1)
-    fwd, rev = q["seconds (forward, reverse)"]
-    assert (fwd > rev) == (mode == "reverse")
+    fwd, rev = q["seconds (forward, reverse)"]  # reported only: no wall-clock assertion
+    assert fwd > 0 and rev > 0

@@ -116,18 +116,3 @@ def test_functional_optimizer_state_is_a_container() -> None:
     assert state["m"]["w"].dtype == np.float32 and state["step"] == 0
     with pytest.raises(ValueError, match="Nesterov"):
         fopt.sgd(nesterov=True)
-
-
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_train_with_jit_prints_the_eager_numbers(tmp_path, optimizer: str) -> None:
-    from chainrule.train import TrainConfig, train
-
-    runs = {}
-    for jit in (True, False):
-        config = TrainConfig(epochs=1, batch_size=128, progress=False, optimizer=optimizer,
-                             lr=1e-3 if optimizer == "adam" else 0.05, jit=jit,
-                             out=str(tmp_path / f"{optimizer}-{jit}"))
-        runs[jit] = train(config, log=lambda *_: None)
-    assert f"{runs[True].train_loss[0]:.4f}" == f"{runs[False].train_loss[0]:.4f}"
-    assert runs[True].test_accuracy == runs[False].test_accuracy
-    np.testing.assert_allclose(runs[True].train_loss, runs[False].train_loss, rtol=1e-5)

@@ -180,12 +180,19 @@ def test_softmax_and_log_softmax_reexported_and_match_torch():
     (F.binary_cross_entropy_with_logits, PROBS),
 ])
 def test_float32_stays_float32(fn, target):
-    z = cr.tensor(LOGITS, dtype=np.float32, requires_grad=True)
+    """The gradient is computed in float32 (seen by a hook, before the engine casts it to the
+    leaf's dtype) and agrees with the float64 one to float32 precision."""
     for reduction in REDUCTIONS:
+        z = cr.tensor(LOGITS, dtype=np.float32, requires_grad=True)
+        arrived = []
+        z.register_hook(lambda g, seen=arrived: seen.append(np.asarray(g).dtype))
         loss = fn(z, target, reduction=reduction)
         assert loss.dtype == np.float32
         loss.sum().backward()
-        assert z.grad.dtype == np.float32
+        assert arrived == [np.float32], (reduction, arrived)
+        wide = cr.tensor(LOGITS, requires_grad=True)
+        fn(wide, target, reduction=reduction).sum().backward()
+        np.testing.assert_allclose(z.grad, wide.grad, rtol=1e-5, atol=1e-6)
 
 
 def test_errors_name_the_problem():

@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +16,6 @@ import pytest
 import chainrule as cr
 from chainrule import Value
 from chainrule.cli_graph import add_graph_parser, graph_command
-from chainrule.viz import dot as viz_dot
 from chainrule.viz import plot_curves, plot_trajectory, to_dot, to_svg
 
 NODE = re.compile(r'^\s*(\w+) \[shape=(record|ellipse)(, style=dashed)?, label="(.*)"\];$')
@@ -96,9 +98,9 @@ def test_big_tensors_show_shape_not_values_and_freed_graphs_say_so():
     y = x.tanh().sum()
     y.backward(retain_graph=True)
     nodes, _ = parse_dot(to_dot(y))
-    (leaf,) = [fields for _, fields in nodes.values() if fields[0] == "shape (20, 30)" and
-               len(fields) == 2]
-    assert leaf[1] == f"grad norm {np.linalg.norm(x.grad):.4g}"
+    shapes = sorted(fields for _, fields in nodes.values() if fields[0] == "shape (20, 30)")
+    assert shapes == [["shape (20, 30)", f"grad norm {np.linalg.norm(x.grad):.4g}"],
+                      ["shape (20, 30)", "grad not kept"]]
     y.backward()
     text = to_dot(y)
     assert "sum (graph freed by backward)" in text and "tanh" not in text
@@ -110,23 +112,83 @@ def test_record_labels_are_escaped():
     assert any(r"a\|b\{c\}\<d\>" in f for _, fields in nodes.values() for f in fields)
 
 
-def test_to_svg_without_graphviz_says_how_to_get_it(monkeypatch):
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    f, *_ = exercise_12()
-    with pytest.raises(viz_dot.GraphvizMissing, match="'dot' program is not installed"):
-        to_svg(f)
-    assert f._repr_svg_() is None
-    html = f._repr_html_()
-    assert html.startswith("<table>") and "x1" in html and "+(v0, v1)" in html
-    assert cr.tensor([1.0])._repr_html_() is None  # a leaf has no graph to show
+SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_to_svg_with_graphviz(tmp_path):
-    f, *_ = exercise_12()
+def svg_nodes(svg: str) -> tuple[dict[str, list[str]], list[str], int]:
+    """Parse the SVG (it must be well-formed XML): {value box: its cells}, op labels, edges."""
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg" and float(root.get("width")) > 0
+    groups = root.findall(f"{SVG}g")
+    boxes = {g.get("id"): [t.text for t in g.findall(f"{SVG}text")] for g in groups
+             if g.get("class") == "value"}
+    ops = [g.find(f"{SVG}text").text for g in groups if g.get("class") == "op"]
+    assert all(g.find(f"{SVG}ellipse") is not None for g in groups if g.get("class") == "op")
+    return boxes, ops, len(root.findall(f"{SVG}path"))
+
+
+def test_to_svg_without_graphviz(monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no dot, no chromium
+    x1, x2, x3 = Value(1.0, label="x1"), Value(2.0, label="x2"), Value(-1.0, label="x3")
+    f = (x1 + x2) * (x2 + x3) * (x1 + x3)
+    boxes, ops, edges = svg_nodes(to_svg(f))
+    assert len(boxes) == 8 and sorted(ops) == ["*", "*", "+", "+", "+"] and edges == 15
+    assert all(cells[-1] == "grad not computed yet" for cells in boxes.values())
+    f.backward()
     svg = to_svg(f, tmp_path / "g.svg")
-    assert "<svg" in svg and (tmp_path / "g.svg").read_text() == svg
-    assert f._repr_svg_() == svg and f._repr_html_() is None
+    assert (tmp_path / "g.svg").read_text() == svg and f._repr_svg_() == svg
+    boxes, _, _ = svg_nodes(svg)
+    cells = sorted(c for c in boxes.values() if c[0] in ("x1", "x2", "x3"))
+    assert cells == [["x1", "data 1", "grad 3"], ["x2", "data 2", "grad 0"],
+                     ["x3", "data -1", "grad 3"]]
+    assert f._repr_html_() is None  # Jupyter shows the SVG
+    assert cr.tensor([1.0])._repr_svg_() is None  # a leaf has no graph to show
+
+
+def test_svg_of_a_tensor_graph_before_and_after_backward():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    x.name = "x"
+    y = (x * x).sum()
+    boxes, ops, _ = svg_nodes(y._repr_svg_())
+    assert sorted(ops) == ["mul", "sum"]
+    (leaf,) = [c for c in boxes.values() if c[0] == "x"]
+    assert leaf[-1] == "grad not computed yet"
+    y.backward(retain_graph=True)
+    boxes, _, _ = svg_nodes(y._repr_svg_())
+    (leaf,) = [c for c in boxes.values() if c[0] == "x"]
+    assert leaf[-1] == "grad [2., 4.]"
+    assert sum(c[-1] == "grad not kept" for c in boxes.values()) == 2  # x * x and the sum
+
+
+def test_long_edges_do_not_pass_through_items():
+    a = Value(1.0, label="a")
+    b = (a * a).tanh().exp() + a  # a also feeds the last '+', seven columns on
+    root = ET.fromstring(to_svg(b))
+    centres = {float(e.get("cy")) for e in root.iter(f"{SVG}ellipse")}
+    centres |= {float(r.get("y")) + float(r.get("height")) / 2 for g in root.findall(f"{SVG}g")
+                for r in g.findall(f"{SVG}rect")}
+    long_edge = max(root.findall(f"{SVG}path"), key=lambda p: len(p.get("d")))
+    points = [tuple(map(float, c.split()[-1].lstrip("M").split(",")))
+              for c in long_edge.get("d").split("C")]
+    assert len(points) == 8  # the start, a point in each of the 6 columns between, the end
+    assert all(y not in centres for _, y in points[1:-1])  # beside the items, not through them
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
+def test_svg_in_a_real_browser(tmp_path):
+    import subprocess
+
+    f, *_ = exercise_12()
+    to_svg(f, tmp_path / "g.svg")
+    script = Path(__file__).parent.parent / "scripts" / "screenshot_svg.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "g.svg"),
+                    str(tmp_path / "g.png"), "--scale", "1"], check=True, timeout=120)
+    png = (tmp_path / "g.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    root = ET.fromstring((tmp_path / "g.svg").read_text())
+    assert (width, height) == (int(root.get("width")), int(root.get("height")))
+    assert len(png) > 5000  # a drawing, not a blank page
 
 
 def test_to_dot_rejects_other_objects():
@@ -204,9 +266,10 @@ def test_graph_command_prints_values_and_adjoints(capsys, tmp_path, monkeypatch)
     assert rows["v1"][1:4] == ["x1", "+", "x2"] and rows["v1"][-2:] == ["3", "0"]
     assert rows["v4"][-2:] == ["0", "3"] and rows["f"][-2:] == ["0", "1"]
     assert "df/dx1 = 3   central difference 3   ok" in text
-    assert "is not installed" in text and not out.exists()
-    nodes, edges = parse_dot((tmp_path / "graph.dot").read_text())
-    assert len(nodes) == 13 and len(edges) == 15
+    assert f"wrote {out}" in text
+    boxes, ops, edges = svg_nodes(out.read_text())
+    assert len(boxes) == 8 and len(ops) == 5 and edges == 15
+    assert ["f", "data 0", "grad 1"] in boxes.values()
 
 
 def test_graph_command_writes_dot_and_rejects_bad_input(capsys, tmp_path):
@@ -235,7 +298,7 @@ def test_big_graphs_are_not_drawn_inline(monkeypatch):
     for _ in range(200):
         y = y * 1.0
     assert y._repr_html_() is None and y._repr_svg_() is None
-    assert "<table>" in (x * 2)._repr_html_()
+    assert "<svg" in (x * 2)._repr_svg_()
 
 
 def test_to_png_draws_value_and_tensor_graphs(tmp_path, monkeypatch):

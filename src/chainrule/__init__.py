@@ -3,6 +3,9 @@
 Public API only: everything here is re-exported from the module that defines it.
 """
 
+# subpackages, reachable as chainrule.nn.Linear etc.
+from chainrule import backend, check, data, diagnose, linalg, memory, nn, optim, viz  # noqa: E402
+from chainrule._version import __version__ as __version__
 from chainrule.anomaly import detect_anomaly
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.checkpoint import checkpoint, checkpoint_sequential
@@ -43,6 +46,7 @@ from chainrule.ops import __all__ as _ops_all
 from chainrule.primitive import Primitive, primitive
 from chainrule.scalar import Value
 from chainrule.tensor import Tensor
+from chainrule.transfer import from_dlpack
 from chainrule.tree import (
     TreeDef,
     tree_flatten,
@@ -53,18 +57,14 @@ from chainrule.tree import (
     tree_unflatten,
 )
 
-__version__ = "0.1.0"
-
-# subpackages, reachable as chainrule.nn.Linear etc.
-from chainrule import check, data, diagnose, memory, nn, optim, viz  # noqa: E402
-
 __all__ = [
     *_ops_all, "Dual", "JacobianChoice", "Primitive", "Tensor", "TreeDef", "Value", "arange",
+    "backend",
     "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
-    "enable_grad", "eye", "full", "full_like", "functional_call", "grad", "hessian", "hvp",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "make_program",
-    "manual_seed", "memory", "nn", "no_grad", "ones", "ones_like", "optim", "primitive",
-    "rand", "rand_like", "randn",
+    "enable_grad", "eye", "from_dlpack", "full", "full_like", "functional_call", "grad",
+    "hessian", "hvp", "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "linalg",
+    "make_program", "manual_seed", "memory", "nn",
+    "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",
     "randn_like", "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
     "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad",
     "viz", "vjp", "zeros", "zeros_like",

@@ -15,6 +15,7 @@ differentiated.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from contextlib import ContextDecorator
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule import anomaly, memory
+from chainrule import anomaly, backend, memory
 
 if TYPE_CHECKING:
     from chainrule.primitive import Primitive
@@ -74,76 +75,126 @@ def set_grad_enabled(enabled: bool) -> _SetGradMode:
     return _SetGradMode(bool(enabled))
 
 
+EDITS = 0  # the number of the latest in-place change of any tensor (see note_edit)
+_edit_numbers = itertools.count(1)
+
+
+def note_edit() -> None:
+    """Called on every in-place change of a tensor (its version counter's setter): nodes
+    recorded before it must check their arguments' versions at backward, later ones need
+    not. Each change draws a new number (atomic, so threads never reuse one)."""
+    global EDITS
+    EDITS = next(_edit_numbers)
+
+
+NO_KWARGS: dict = {}  # the keyword arguments of every node recorded without any (never written)
+
+
 class Node:
     """How a non-leaf tensor was made: ``prim(*args, **kwargs)``.
 
     ``args`` are the arguments as given (Tensors kept, used by a differentiable
     backward); ``raw`` the same with Tensors replaced by their arrays (used by
-    an ordinary one); ``parents`` the ``(position, tensor)`` pairs of the
-    arguments that need a gradient; ``saved`` the ``(position, tensor,
-    version)`` of every Tensor argument, to detect later in-place changes.
+    an ordinary one); ``inputs`` the positions of the arguments that need a
+    gradient; ``versions`` the version of each Tensor argument when the call was
+    recorded (None for the other arguments), to detect later in-place changes;
+    ``edits`` the number of the latest in-place change of any tensor then
+    (:data:`EDITS`): while it is unchanged, no argument can have changed.
+
+    A node holds few containers, and those of plain numbers (``inputs``, ``versions``)
+    are untracked by Python's cyclic garbage collector after its first look: the
+    collector traverses every tracked object of a live graph again and again, so each
+    one per node is a cost that grows with the graph.
     """
 
-    __slots__ = ("prim", "args", "raw", "kwargs", "parents", "saved", "where", "__weakref__")
+    __slots__ = ("prim", "args", "raw", "kwargs", "inputs", "versions", "edits", "where",
+                 "__weakref__")
 
     def __init__(self, prim: Primitive, args: tuple, raw: tuple, kwargs: dict,
-                 parents: tuple) -> None:
+                 inputs: tuple[int, ...], versions: tuple[int | None, ...]) -> None:
         self.prim = prim
         self.args = args
         self.raw = raw
         self.kwargs = kwargs
-        self.parents = parents
-        self.saved = ()
-        self.where = None
+        self.inputs = inputs
+        self.versions = versions
+        self.edits = EDITS
+        self.where = anomaly.user_frame() if anomaly.ACTIVE else None
+        if memory.TRACKERS:
+            memory.track_node(self)
+
+    @property
+    def parents(self) -> tuple | None:
+        """The ``(position, tensor)`` pairs of the arguments that need a gradient (None
+        once released)."""
+        if self.inputs is None:
+            return None
+        return tuple([(i, self.args[i]) for i in self.inputs])
+
+    @property
+    def saved(self) -> tuple:
+        """The ``(position, tensor, version when recorded)`` of every Tensor argument."""
+        if self.args is None:
+            return ()
+        return tuple([(i, self.args[i], v) for i, v in enumerate(self.versions)
+                      if v is not None])
 
     def release(self) -> None:
         """Free what was saved for backward; the graph can't be walked again."""
         if memory.TRACKERS:
             memory.release_node(self)
-        self.args = self.raw = self.parents = None
-        self.saved = ()
+        # None, not a tuple, from now on: a released node is never walked again (parents)
+        self.args = self.raw = self.inputs = None  # type: ignore[assignment]
 
 
-def _parents(t: Tensor) -> tuple:
+def _parents(t: Tensor) -> list[Tensor]:
+    """The arguments of the node that made ``t`` that need a gradient."""
     node = t._node
-    return () if node is None else _parents_of(node)
+    if node is None:
+        return []
+    if node.inputs is None:
+        raise _freed(node)
+    args = node.args
+    return [args[i] for i in node.inputs]
 
 
-def _parents_of(node: Node) -> tuple:
-    if node.parents is None:
-        raise RuntimeError(
-            f"backward: the graph through '{node.prim.name}' was already freed by an "
-            "earlier backward; pass retain_graph=True to the first backward to walk it twice")
-    return node.parents
+def _freed(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"backward: the graph through '{node.prim.name}' was already freed by an "
+        "earlier backward; pass retain_graph=True to the first backward to walk it twice")
 
 
-def _graph_order(roots: Sequence[Tensor]) -> dict[int, int]:
+def _graph_order(roots: Sequence[Tensor]) -> dict[Tensor, int]:
     """Count, for every tensor reachable from ``roots``, how many of the
-    reachable nodes use it. A tensor is ready once all its users are done."""
-    users: dict[int, int] = {}
+    reachable nodes use it. A tensor is ready once all its users are done.
+
+    (Tensors are dict keys by identity: their hash is ``object.__hash__``, and two live
+    tensors never share one, so their elementwise ``==`` is never called.)"""
+    users: dict[Tensor, int] = {}
     stack = list(roots)
-    seen = {id(t) for t in roots}
+    seen = set(roots)
     while stack:
         node = stack.pop()._node
         if node is None:
             continue
-        parents = node.parents
-        if parents is None:
-            _parents_of(node)  # raises: freed by an earlier backward
-        for _, p in parents:
-            key = id(p)
-            if key in users:
-                users[key] += 1
+        inputs = node.inputs
+        if inputs is None:
+            raise _freed(node)
+        args = node.args
+        for i in inputs:
+            p = args[i]
+            if p in users:
+                users[p] += 1
             else:
-                users[key] = 1
-                if key not in seen:
-                    seen.add(key)
+                users[p] = 1
+                if p not in seen:
+                    seen.add(p)
                     stack.append(p)
     return users
 
 
 def _pruned_order(roots: Sequence[Tensor], wanted: dict[int, int]
-                  ) -> tuple[dict[int, int], set[int]]:
+                  ) -> tuple[dict[Tensor, int], set[int]]:
     """Like :func:`_graph_order`, restricted to the tensors from which one of the
     ``wanted`` inputs can be reached (the rest of the graph needs no visit)."""
     order: list[Tensor] = []  # every reachable tensor after all of its parents
@@ -156,23 +207,32 @@ def _pruned_order(roots: Sequence[Tensor], wanted: dict[int, int]
         elif id(t) not in seen:
             seen.add(id(t))
             stack.append((t, True))
-            stack.extend((p, False) for _, p in _parents(t) if id(p) not in seen)
+            stack.extend((p, False) for p in _parents(t) if id(p) not in seen)
     needed: set[int] = set()
-    users: dict[int, int] = {}
+    users: dict[Tensor, int] = {}
     for t in order:
-        edges = [id(p) for _, p in _parents(t) if id(p) in needed]
+        edges = [p for p in _parents(t) if id(p) in needed]
         if edges or id(t) in wanted:
             needed.add(id(t))
-            for key in edges:
-                users[key] = users.get(key, 0) + 1
+            for p in edges:
+                users[p] = users.get(p, 0) + 1
     return users, needed
+
+
+def _check_versions(node: Node) -> None:
+    """Raise if a Tensor argument of ``node`` was changed in place since it was recorded."""
+    for i, a, v in node.saved:
+        if a._version != v:
+            raise _modified_in_place(node, i, a, v)
 
 
 def _modified_in_place(node: Node, i: int, a: Tensor, v: int) -> RuntimeError:
     name = f"'{a.name}' " if a.name else ""
+    alias = "" if a._base is None else (
+        f" (through an alias: it shares memory with a tensor of shape {a._base.shape})")
     return RuntimeError(
         f"backward: argument {i} of '{node.prim.name}', the tensor {name}of shape "
-        f"{a.shape}, was modified in place after it was saved for backward "
+        f"{a.shape}, was modified in place{alias} after it was saved for backward "
         f"(version {v}, now {a._version}); compute it out of place (x = x + 1, "
         "not x += 1) or clone it before changing it")
 
@@ -193,31 +253,32 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
         users, needed = _graph_order(roots), None
     else:
         users, needed = _pruned_order(roots, wanted)
-    pending: dict[int, Any] = {}
-    ready: list[Tensor] = []
+    pending: dict[Tensor, Any] = {}  # the cotangent summed so far, by tensor
+    ready: list[Tensor] = []  # tensors whose every user is done
     for r, s in zip(roots, seeds):
-        key = id(r)
-        if needed is not None and key not in needed:
+        if needed is not None and id(r) not in needed:
             continue
-        if key in pending:
-            pending[key] = pending[key] + s
+        if r in pending:
+            pending[r] = pending[r] + s
         else:
-            pending[key] = s
-            if users.get(key, 0) == 0:
+            pending[r] = s
+            if users.get(r, 0) == 0:
                 ready.append(r)
     found: list = [None] * (0 if inputs is None else len(inputs))
     stored: set[int] = {id(s) for s in seeds}  # arrays already handed out: copy before reuse
 
+    ans: Any  # the node's output: the Tensor when create_graph, else its array
     previous = _mode.enabled
     _mode.enabled = create_graph
     try:
         while ready:
             t = ready.pop()
-            g = pending.pop(id(t))
+            g = pending.pop(t)
             if t._hooks:
                 g = _apply_hooks(t, g)
             if wanted is not None and id(t) in wanted:
-                found[wanted[id(t)]] = g if isinstance(g, Tensor) else np.asarray(g)
+                found[wanted[id(t)]] = (_in_dtype(g, t.dtype) if isinstance(g, Tensor)
+                                        else _owned(g, t.dtype, stored))
                 if t._node is None:
                     continue
             node = t._node
@@ -225,39 +286,35 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 if wanted is None and t.requires_grad:
                     _accumulate_leaf(t, g, stored, create_graph)
                 continue
-            for i, a, v in node.saved:
-                if a._version != v:
-                    raise _modified_in_place(node, i, a, v)
+            args = node.args
+            if node.edits != EDITS:  # some tensor changed in place since: this one's?
+                _check_versions(node)
             prim = node.prim
-            if create_graph:
-                args, ans = node.args, t
-            else:
-                args, ans = node.raw, t._data
-            kwargs = node.kwargs
             vjps = prim.vjps
-            for i, p in node.parents:
+            kwargs = node.kwargs
+            if create_graph:
+                given, ans = args, t
+            else:
+                given, ans = node.raw, t._data
+            for i in node.inputs:
+                p = args[i]
                 if needed is not None and id(p) not in needed:
                     continue
-                try:
-                    rule = vjps[i]
-                except IndexError:
-                    rule = None
+                rule = vjps[i] if i < len(vjps) else None
                 if rule is None:
                     raise NotImplementedError(
                         f"backward: '{prim.name}' has no vjp rule for argument {i}")
-                gi = rule(g, ans, *args, **kwargs)
+                gi = rule(g, ans, *given, **kwargs) if kwargs else rule(g, ans, *given)
                 if anomaly.ACTIVE:
                     anomaly.check_backward(node, i, gi)
-                shape = p._data.shape
-                if gi.shape != shape:
-                    gi = sum_to_shape(gi, shape, prim.name)
-                key = id(p)
-                if key in pending:
-                    pending[key] = pending[key] + gi
+                if gi.shape != p._data.shape:
+                    gi = sum_to_shape(gi, p._data.shape, prim.name)
+                if p in pending:
+                    pending[p] = pending[p] + gi
                 else:
-                    pending[key] = gi
-                left = users[key] - 1
-                users[key] = left
+                    pending[p] = gi
+                left = users[p] - 1
+                users[p] = left
                 if left == 0:
                     ready.append(p)
             if not retain_graph:
@@ -268,7 +325,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
 
 
 def _apply_hooks(t: Tensor, g: Any) -> Any:
-    for hook in t._hooks:
+    for hook in t._hooks or ():
         out = hook(g)
         if out is None:
             continue
@@ -281,27 +338,57 @@ def _apply_hooks(t: Tensor, g: Any) -> Any:
 
 
 def _accumulate_leaf(t: Tensor, g: Any, stored: set[int], create_graph: bool) -> None:
-    """Add ``g`` into ``t.grad``: a plain array of t's dtype in an ordinary backward (never
-    an array handed out elsewhere in this pass), a Tensor after create_graph=True."""
-    if not create_graph and isinstance(g, np.ndarray | np.generic):  # an ordinary backward
-        if type(g) is not np.ndarray:
-            g = np.asarray(g)  # a NumPy scalar from a 0-d computation
-        if g.dtype != t._data.dtype:
-            g = g.astype(t._data.dtype)
-        elif id(g) in stored:
-            g = g.copy()
+    """Add ``g`` into ``t.grad``: the user's own array in an ordinary backward (see
+    :func:`_owned`), a Tensor after create_graph=True."""
+    if not create_graph and (isinstance(g, np.ndarray | np.generic)
+                             or backend.on_device(g)):  # an ordinary backward
         if t.grad is None:
-            stored.add(id(g))
-            t.grad = g
+            t.grad = _owned(g, t._data.dtype, stored)
         else:
-            t.grad = t.grad + g
+            t.grad = t.grad + (g if g.dtype == t._data.dtype else _owned(g, t._data.dtype, stored))
         return
     from chainrule.tensor import Tensor
 
     if not isinstance(g, Tensor):
         g = Tensor(g)  # after create_graph=True every .grad is a Tensor
-    g = g if g.dtype == t.dtype else g.astype(t.dtype)
+    g = _in_dtype(g, t.dtype)
     t.grad = g if t.grad is None else t.grad + g
+
+
+def complex_error(where: str) -> TypeError:
+    """Complex numbers are out of reach: the rules are written for real values, and a
+    complex value would give a wrong derivative (its imaginary part silently dropped)."""
+    return TypeError(f"{where}: complex numbers are not supported: chainrule differentiates "
+                     "real-valued code only (its rules are not written for complex values and "
+                     "would give a wrong derivative); carry real and imaginary parts as "
+                     "separate real arrays")
+
+
+def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
+    """``g`` as an array the caller owns: writable, C-contiguous, of ``dtype``, sharing
+    memory with nothing else. ``g`` is copied unless provably fresh: an array that owns its
+    memory (not a view or broadcast of a cotangent) and was not handed out before in this
+    pass (``stored``: the seeds, the arrays given to other leaves, which an identity rule
+    such as add's passes on unchanged)."""
+    if type(g) is not np.ndarray:
+        g = backend.as_array(g)  # a NumPy scalar from a 0-d computation: a new array
+    if g.dtype != dtype:
+        if g.dtype.kind == "c":
+            raise complex_error("backward: a complex derivative reached a real input")
+        g = g.astype(dtype, order="C")
+    elif (g.base is not None or id(g) in stored or not getattr(g.flags, "writeable", True)
+          or not g.flags.c_contiguous):
+        g = g.copy()
+    stored.add(id(g))
+    return g
+
+
+def _in_dtype(g: Tensor, dtype: np.dtype) -> Tensor:
+    """A differentiable gradient cast to its input's dtype (a float32 input gets a float32
+    gradient even when a float64 constant took part), as PyTorch and JAX do."""
+    if g.dtype != dtype and g.dtype.kind == "c":
+        raise complex_error("backward: a complex derivative reached a real input")
+    return g if g.dtype == dtype else g.astype(dtype)
 
 
 def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
@@ -328,7 +415,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor | np.ndarray):
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or backend.is_array(grad_outputs):
         grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else grad_outputs
     if grad_outputs is None:
         grad_outputs = [None] * len(outs)
@@ -338,6 +425,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise ValueError(f"grad: input {i} does not require grad")
     keep = create_graph if retain_graph is None else retain_graph
     found = run_backward(outs, seeds, ins, keep, create_graph)
+    assert found is not None  # inputs given: their gradients
     for i, (t, g) in enumerate(zip(ins, found)):
         if g is None:
             if not allow_unused:
@@ -364,7 +452,7 @@ def _seed(t: Tensor, gradient: Any, op: str) -> Any:
                 f"{op}: gradient can be implied only for a tensor with one element, this one "
                 f"has shape {t.shape}; pass a cotangent of that shape, e.g. "
                 f"backward(np.ones({t.shape}))")
-        return np.ones(t.shape, dtype=t.dtype)
+        return backend.array_namespace(t._data).ones(t.shape, dtype=t.dtype)
     if isinstance(gradient, Tensor):
         if gradient.shape != t.shape:
             raise ValueError(f"{op}: cotangent of shape {gradient.shape} for a tensor of shape "
@@ -372,7 +460,8 @@ def _seed(t: Tensor, gradient: Any, op: str) -> Any:
         # a cotangent that takes part in a derivative (reverse, or forward: a tangent) stays
         # a Tensor so that the backward pass carries that derivative along
         return gradient if gradient.requires_grad or gradient._fw is not None else gradient.data
-    g = np.asarray(gradient, dtype=t.dtype)
+    backend.check_same_device(op, (t._data, gradient))
+    g = backend.as_array(gradient, dtype=t.dtype)
     if g.shape != t.shape:
         raise ValueError(f"{op}: cotangent of shape {g.shape} for a tensor of shape {t.shape}")
     return g

@@ -2,13 +2,17 @@
 and the derivatives of the vjp and jvp themselves) and a comparison with PyTorch.
 
 Central differences in float64, ``(f(x + eps e) - f(x - eps e)) / (2 eps)``, have error
-O(eps^2 f''') + O(machine eps * |f| / eps); with eps = 1e-6 that is about 1e-10 relative,
+O(eps^2 f''') + ``O(machine eps * |f| / eps)``; with eps = 1e-6 that is about 1e-10 relative,
 far below the default tolerances, so a failed check means a wrong rule, not noise (unless f
 has a kink or a discontinuity within eps of the point).
 
 ``gradcheck`` follows JAX's ``check_grads`` (``modes``, ``order``) and PyTorch's
 ``gradcheck`` (element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``,
 raises by default). It returns a :class:`GradcheckReport` either way.
+
+(This module checks chainrule's own derivatives. The ``chainrule check`` command is
+something else: it judges a reader's answers to the exercises, see
+:mod:`chainrule.exercises.checker`.)
 """
 
 from __future__ import annotations

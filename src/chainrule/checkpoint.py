@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import autograd, cutlog
+from chainrule import autograd, backend, cutlog
 from chainrule.ops.elementwise import astype
 from chainrule.ops.indexing import concatenate
 from chainrule.ops.shape import reshape
@@ -174,7 +174,7 @@ def _zeros_if_none(g: Any, like: Any) -> Any:
     if g is not None:
         return g
     data = like._data if isinstance(like, Tensor) else like
-    return np.zeros(np.shape(data), np.result_type(data))
+    return backend.zeros(np.shape(data), np.result_type(data), like=data)
 
 
 @contextmanager

@@ -4,8 +4,8 @@ Parses a scalar expression safely (:mod:`chainrule.expr`), evaluates it on
 :class:`~chainrule.scalar.Value` inputs, runs the backward pass, prints every
 node of the computational graph with its forward value and its adjoint
 (d f / d node), checks the inputs' adjoints against central differences, and
-writes the picture: SVG through Graphviz's ``dot`` when it is installed, else
-the DOT text (``graph.dot``), which any Graphviz viewer can draw.
+writes the picture: SVG drawn by chainrule itself (no Graphviz needed), or the
+DOT text for a ``.dot`` file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from chainrule.expr import ExpressionError, parse
 from chainrule.scalar import Value
-from chainrule.viz.dot import dot_available, to_dot, to_svg, topological
+from chainrule.viz.dot import to_dot, to_svg, topological
 
 __all__ = ["add_graph_parser", "graph_command"]
 
@@ -33,8 +33,7 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE",
                    help="the point, e.g. --at x1=1 x2=2 x3=-1")
     p.add_argument("-o", "--output", default=None,
-                   help="write the graph: .svg (needs Graphviz's dot; else .dot is written) "
-                        "or .dot")
+                   help="write the graph: .svg (drawn by chainrule, no Graphviz needed) or .dot")
     p.set_defaults(run=graph_command)
     return p
 
@@ -112,13 +111,8 @@ def _write_picture(root: Value, output: str) -> str:
         return f"wrote {path}"
     if path.suffix != ".svg":
         raise ValueError(f"-o: write a .svg or a .dot file, got {path.name!r}")
-    if dot_available():
-        to_svg(root, path)
-        return f"wrote {path}"
-    dot_path = path.with_suffix(".dot")
-    dot_path.write_text(to_dot(root))
-    return (f"Graphviz's 'dot' program is not installed, so wrote the DOT text to {dot_path} "
-            f"instead of {path}; draw it with: dot -Tsvg {dot_path} -o {path}")
+    to_svg(root, path)
+    return f"wrote {path}"
 
 
 def graph_command(args: argparse.Namespace) -> int:

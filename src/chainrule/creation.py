@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend as _backend
 from chainrule import numpy_interop as _interop
 from chainrule import ops as _ops
 from chainrule.jit.hook import state as _jit
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, make
 
 _default_rng = np.random.default_rng()
 
@@ -52,8 +53,10 @@ def _shape(shape: tuple) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new tensor holding a copy of ``data``.
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           device: str | None = None) -> Tensor:
+    """A new tensor holding a copy of ``data``, on ``device`` if given (``"cpu"``,
+    ``"cuda"``: a CuPy array; CuPy needed), else where ``data`` is.
 
     Python floats and lists of floats become float64; integer data stays
     integer (and so cannot require grad); ``dtype`` converts.
@@ -65,13 +68,31 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     requires_grad=True)`` makes a new leaf from the values.
     """
     if not _interop.needs_grad(data):
-        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+        if device is None:
+            return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+        return _on(Tensor(data, dtype=dtype)._data, device, requires_grad)
     if requires_grad:
         raise TypeError("tensor: the data holds Tensors that need gradients, so the result is "
                         "computed from them (differentiable), not a leaf, and requires_grad=True "
                         "does not apply; for a new leaf from the values use "
                         "tensor(x.detach(), requires_grad=True)")
-    return assemble(data, dtype)
+    out = assemble(data, dtype)
+    return out if device is None else out.to(device)
+
+
+def _on(data: Any, device: str | None, requires_grad: bool) -> Tensor:
+    """A new leaf holding ``data`` (made for this tensor alone, so not copied again) moved to
+    ``device``."""
+    if device is not None:
+        data = _backend.to_device(data, device)
+    t = make(data, None)
+    return t.requires_grad_() if requires_grad else t
+
+
+def _module(device: str | None) -> Any:
+    """The array module that makes arrays on ``device`` (NumPy for None and the CPU)."""
+    kind = "cpu" if device is None else _backend.parse_device(device)[0]
+    return np if kind == "cpu" else _backend.device_module(kind)
 
 
 def assemble(data: Any, dtype: Any = None) -> Tensor:
@@ -119,70 +140,84 @@ def _stacked(data: Any, dt: np.dtype) -> Any:
     return np.asarray(_interop.raw(data), dtype=dt)
 
 
-def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad)
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+          device: str | None = None) -> Tensor:
+    return _on(_module(device).zeros(_shape(shape), _float_dtype(dtype)), device, requires_grad)
 
 
-def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad)
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+         device: str | None = None) -> Tensor:
+    return _on(_module(device).ones(_shape(shape), _float_dtype(dtype)), device, requires_grad)
 
 
-def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False,
+         device: str | None = None) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return Tensor(np.full(_shape(shape), fill_value, _float_dtype(dtype)), requires_grad)
+    data = _module(device).full(_shape(shape), fill_value, _float_dtype(dtype))
+    return _on(data, device, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False,
+        device: str | None = None) -> Tensor:
+    return _on(_module(device).eye(n, m, dtype=_float_dtype(dtype)), device, requires_grad)
 
 
-def arange(*args: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(*args: float, dtype: Any = None, requires_grad: bool = False,
+           device: str | None = None) -> Tensor:
     """Like ``np.arange``; float64 unless ``dtype`` says otherwise."""
-    return Tensor(np.arange(*args, dtype=_float_dtype(dtype)), requires_grad)
+    return _on(_module(device).arange(*args, dtype=_float_dtype(dtype)), device, requires_grad)
 
 
 def randn(*shape: Any, rng: np.random.Generator | int | None = None, dtype: Any = None,
-          requires_grad: bool = False) -> Tensor:
-    """Standard normal samples; ``rng`` is a Generator or a seed."""
+          requires_grad: bool = False, device: str | None = None) -> Tensor:
+    """Standard normal samples; ``rng`` is a Generator or a seed. The numbers are drawn on
+    the host and copied to ``device``, so a seed gives the same tensor on every device."""
     data = _rng(rng).standard_normal(_shape(shape))
-    return Tensor(data.astype(_float_dtype(dtype), copy=False), requires_grad)
+    return _on(data.astype(_float_dtype(dtype), copy=False), device, requires_grad)
 
 
 def rand(*shape: Any, rng: np.random.Generator | int | None = None, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1); ``rng`` is a Generator or a seed."""
+         requires_grad: bool = False, device: str | None = None) -> Tensor:
+    """Uniform samples on [0, 1); ``rng`` is a Generator or a seed (drawn on the host, as
+    :func:`randn`)."""
     data = _rng(rng).random(_shape(shape))
-    return Tensor(data.astype(_float_dtype(dtype), copy=False), requires_grad)
+    return _on(data.astype(_float_dtype(dtype), copy=False), device, requires_grad)
 
 
-def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
-    x = np.asarray(_interop.raw(x))  # only its shape and dtype are used
-    return x.shape, np.dtype(dtype) if dtype is not None else x.dtype
+def _like(x: Any, dtype: Any, device: str | None) -> tuple[tuple[int, ...], np.dtype, str]:
+    """The shape, dtype (``dtype`` if given) and device (``device`` if given) of ``x``."""
+    raw = _interop.raw(x)
+    if not hasattr(raw, "dtype"):
+        raw = np.asarray(raw)  # a list or a number: only its shape and dtype are used
+    dt = np.dtype(dtype) if dtype is not None else raw.dtype
+    return np.shape(raw), dt, _backend.device_of(raw) if device is None else device
 
 
-def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(x, dtype)
-    return Tensor(np.zeros(shape, dt), requires_grad)
+def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False,
+               device: str | None = None) -> Tensor:
+    shape, dt, device = _like(x, dtype, device)
+    return zeros(shape, dtype=dt, requires_grad=requires_grad, device=device)
 
 
-def ones_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(x, dtype)
-    return Tensor(np.ones(shape, dt), requires_grad)
+def ones_like(x: Any, dtype: Any = None, requires_grad: bool = False,
+              device: str | None = None) -> Tensor:
+    shape, dt, device = _like(x, dtype, device)
+    return ones(shape, dtype=dt, requires_grad=requires_grad, device=device)
 
 
-def full_like(x: Any, fill_value: float, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(x, dtype)
-    return Tensor(np.full(shape, fill_value, dt), requires_grad)
+def full_like(x: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False,
+              device: str | None = None) -> Tensor:
+    shape, dt, device = _like(x, dtype, device)
+    return full(shape, fill_value, dtype=dt, requires_grad=requires_grad, device=device)
 
 
 def randn_like(x: Any, rng: np.random.Generator | int | None = None, dtype: Any = None,
-               requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(x, dtype)
-    return randn(*shape, rng=rng, dtype=dt, requires_grad=requires_grad)
+               requires_grad: bool = False, device: str | None = None) -> Tensor:
+    shape, dt, device = _like(x, dtype, device)
+    return randn(*shape, rng=rng, dtype=dt, requires_grad=requires_grad, device=device)
 
 
 def rand_like(x: Any, rng: np.random.Generator | int | None = None, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(x, dtype)
-    return rand(*shape, rng=rng, dtype=dt, requires_grad=requires_grad)
+              requires_grad: bool = False, device: str | None = None) -> Tensor:
+    shape, dt, device = _like(x, dtype, device)
+    return rand(*shape, rng=rng, dtype=dt, requires_grad=requires_grad, device=device)

@@ -216,7 +216,8 @@ def _directive(text: str, layout: tuple[int, int, int]) -> tuple[int, int, int]:
         raise ValueError(f"np.r_/np.c_: directive {text!r} with Tensors: only "
                          "'axis[,ndmin[,trans1d]]' is supported (not the matrix 'r'/'c')"
                          ) from None
-    return (*values, *layout[len(values):])[:3]
+    full = (*values, *layout[len(values):])  # at least three: the layout fills in
+    return full[0], full[1], full[2]
 
 
 def _at_least(x: Any, ndmin: int, trans1d: int) -> Any:
@@ -241,15 +242,22 @@ _OWN = ("array", "asarray", "asanyarray", "ascontiguousarray", "r_", "c_")
 __all__ = sorted(set(_np.__all__) | set(_OWN))
 
 
+_RESOLVED: dict[str, Any] = {}
+
+
 def __getattr__(name: str) -> Any:
-    """PEP 562: every other name is resolved from NumPy on first use (and kept)."""
+    """PEP 562: every other name is resolved from NumPy on first use (and kept, not in this
+    module's globals: NumPy's ``any``, ``sum``, ``max``... would shadow the builtins this
+    module's own code calls)."""
+    if name in _RESOLVED:
+        return _RESOLVED[name]
     try:
         obj = getattr(_np, name)
     except AttributeError:
         raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r} "
                              "(nor has numpy)") from None
     value = _resolve(obj)
-    globals()[name] = value
+    _RESOLVED[name] = value
     return value
 
 

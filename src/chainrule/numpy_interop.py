@@ -50,6 +50,17 @@ def raw(x: Any) -> Any:
     return x
 
 
+def _tensors(values: Any) -> tuple:
+    """The Tensors in ``values`` (nested lists and tuples included)."""
+    from chainrule.tensor import Tensor
+
+    if isinstance(values, Tensor):
+        return (values,)
+    if isinstance(values, list | tuple):
+        return tuple(t for v in values for t in _tensors(v))
+    return ()
+
+
 def needs_grad(values: Any) -> bool:
     """True if ``values`` is, or (in lists, tuples, dicts) holds, a Tensor that needs a
     gradient: one that requires grad or carries a forward-mode tangent."""
@@ -108,12 +119,21 @@ def _answers_bool(ufunc: np.ufunc) -> bool:
 QUERIES = frozenset({
     np.shape, np.ndim, np.size, np.result_type, np.argmax, np.argmin, np.argsort, np.nonzero,
     np.flatnonzero, np.count_nonzero, np.any, np.all, np.isclose, np.allclose, np.array_equal,
+    np.argpartition, np.argwhere, np.searchsorted, np.array_equiv, np.iscomplex, np.iscomplexobj,
+    np.isreal, np.isrealobj, np.isscalar, np.isneginf, np.isposinf,
+    # arrays shaped like x whose values do not depend on x's (derivative 0)
+    np.zeros_like, np.ones_like, np.empty_like,
 })
 
 
 def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if func in QUERIES:
-        return func(*raw(args), **kwargs)
+        result = func(*raw(args), **kwargs)
+        if needs_grad(args):  # np.argmax(t): a plain answer, cut from the graph
+            from chainrule import cutlog
+
+            cutlog.cut(f"numpy: np.{func.__name__}", _tensors(args), result, depth=2)
+        return result
     impl = functions().get(func)
     if impl is not None:
         if kwargs.get("out") is not None or kwargs.get("dtype") is not None:

@@ -35,11 +35,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from chainrule import anomaly, autograd, cutlog, memory
-from chainrule.autograd import Node
+from chainrule import anomaly, autograd, backend, cutlog
+from chainrule.autograd import NO_KWARGS, Node
 from chainrule.jit.hook import Twin as _Twin
 from chainrule.jit.hook import state as _jit
-from chainrule.tensor import Tensor, dual, make
+from chainrule.tensor import Tensor, current_tangent, dual, make, share_versions, stamp
 
 Rule = Callable[..., Any] | None
 
@@ -61,71 +61,69 @@ class Primitive:
     def defvjp(self, *rules: Rule | EachArgument) -> Primitive:
         """One rule per positional input: ``rule(g, ans, *args, **kwargs)`` returns
         the cotangent of that input (None marks a non-differentiable input)."""
-        self.vjps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
+        # an EachArgument comes alone: never inside the tuple of rules
+        self.vjps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules  # type: ignore[assignment]
         return self
 
     def defjvp(self, *rules: Rule | EachArgument) -> Primitive:
         """One rule per positional input: ``rule(t, ans, *args, **kwargs)`` returns
         that input's contribution to the output tangent."""
-        self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
+        # an EachArgument comes alone: never inside the tuple of rules
+        self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules  # type: ignore[assignment]
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _jit.active is not None and not isinstance(self, _Twin):  # chainrule.jit traces
             return _jit.active.call(self, args, kwargs)
-        level = 0
-        record = False
-        tensors = False
         for a in args:
             if isinstance(a, Tensor):
-                tensors = True
-                if a.requires_grad:
-                    record = True
-                fw = a._fw
-                if fw is not None and fw[0] > level:
-                    level = fw[0]
-        if not tensors:
+                break
+        else:  # no Tensor: plain NumPy (how rules run in an ordinary backward)
             return self.forward(*args, **kwargs)
-        if level:
-            return self._call_forward_mode(level, args, kwargs, record)
-        raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
-        out = self.forward(*raw, **kwargs)
-        if anomaly.ACTIVE:
-            anomaly.check_forward(self.name, out, raw)
-        if record:
-            if autograd._mode.enabled:
-                return make(out, self._node(args, raw, kwargs))
-            result = make(out, None)
-            cutlog.no_grad_call(self.name, args, result)  # a path cut by no_grad: why_no_grad
-            return result
-        return make(out, None)
-
-    def _node(self, args: tuple, raw: tuple, kwargs: dict) -> Node:
-        """Record this call for backward, with the version of every Tensor argument
-        (so that a later in-place change of one is detected)."""
-        parents = []
-        saved = []
+        raw: Any = []  # the arguments with every Tensor replaced by its array (then a tuple)
+        versions: list[int | None] = []  # each Tensor argument's version now; None for others
+        inputs = []  # positions of the arguments that need a gradient
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                saved.append((i, a, a._version))
+                if a._fw is not None:
+                    return self._call_forward_mode(args, kwargs)
+                raw.append(a._data)
+                base = a._base  # a view counts the versions of the tensor it views
+                versions.append(a._ver if base is None else base._ver)
                 if a.requires_grad:
-                    parents.append((i, a))
-        node = Node(self, args, raw, kwargs, tuple(parents))
-        node.saved = tuple(saved)
+                    inputs.append(i)
+            else:
+                raw.append(a)
+                versions.append(None)
+        raw = tuple(raw)
+        try:
+            out = self.forward(*raw, **kwargs)
+        except Exception as e:
+            backend.check_same_device(self.name, raw, e)  # arrays on two devices: say so
+            raise
         if anomaly.ACTIVE:
-            node.where = anomaly.user_frame()
-        if memory.TRACKERS:
-            memory.track_node(node)
-        return node
+            anomaly.check_forward(self.name, out, raw)
+        if inputs and autograd._mode.enabled:
+            result = make(out, Node(self, args, raw, kwargs or NO_KWARGS, tuple(inputs),
+                                    tuple(versions)))
+        else:
+            result = make(out, None)
+            if inputs:  # a path cut by no_grad: why_no_grad
+                cutlog.no_grad_call(self.name, args, result)
+        _share_if_view(result, args)
+        return result
 
-    def _call_forward_mode(self, level: int, args: tuple, kwargs: dict, record: bool) -> Tensor:
+    def _call_forward_mode(self, args: tuple, kwargs: dict) -> Tensor:
+        """Peel the innermost forward-mode level off the arguments: the primal call (which
+        handles the outer levels and recording), then the output tangent from the jvp rules."""
+        level = max(a._fw[0] for a in args if isinstance(a, Tensor) and a._fw is not None)
         primals = []
         tangents = []
         for a in args:
             fw = a._fw if isinstance(a, Tensor) else None
             if fw is not None and fw[0] == level:
                 primals.append(fw[1])
-                tangents.append(fw[2])
+                tangents.append(current_tangent(a, self.name))
             else:
                 primals.append(a)
                 tangents.append(None)
@@ -142,11 +140,31 @@ class Primitive:
             contribution = rule(t, ans, *primals, **kwargs)
             tangent = contribution if tangent is None else tangent + contribution
         out = dual(level, ans, tangent, self.name)
-        if record and autograd._mode.enabled:
+        if out._base is None:  # a raw primal: a view of an argument's memory is still one
+            _share_if_view(out, args)
+            out._fw = (*out._fw[:3], stamp(out, ans))  # current for the shared count
+        if autograd._mode.enabled and any(isinstance(a, Tensor) and a.requires_grad
+                                          for a in args):
             raw = tuple([a._data if isinstance(a, Tensor) else a for a in args])
-            out._node = self._node(args, raw, kwargs)
+            inputs = tuple([i for i, a in enumerate(args) if isinstance(a, Tensor)
+                            and a.requires_grad])
+            versions = tuple([a._version if isinstance(a, Tensor) else None for a in args])
+            out._node = Node(self, args, raw, kwargs or NO_KWARGS, inputs, versions)
             out.requires_grad = True
         return out
+
+
+def _share_if_view(result: Tensor, args: tuple) -> None:
+    """A result that is a view of an argument's array, or that array itself, shares the
+    argument's version counter."""
+    data = result._data
+    if data.base is not None:
+        share_versions(result, args)
+        return
+    for a in args:
+        if isinstance(a, Tensor) and a._data is data:
+            share_versions(result, args)
+            return
 
 
 class EachArgument:

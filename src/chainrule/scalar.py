@@ -119,11 +119,14 @@ def _as_float(data: object) -> float:
 
 
 def _lift(x: object) -> Value | None:
-    """A Value as is; a real number as a constant leaf Value; anything else None."""
+    """A Value as is; a real number as a constant leaf Value; anything else None.
+
+    (The operators test ``type(other) is not Value`` first, so the common case, two Values,
+    makes no call.)"""
     if isinstance(x, Value):
         return x
-    if isinstance(x, Real):
-        return Value(x)
+    if type(x) is float or type(x) is int or isinstance(x, Real):  # the ABC check is slow
+        return Value(float(x))
     return None
 
 
@@ -173,32 +176,36 @@ class Value:
 
     def __add__(self, other: Value | float) -> Value:
         """x + y.      d/dx = 1,   d/dy = 1."""
-        if (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
+        return _node(self.data + rhs.data, (self, rhs), "+", (1.0, 1.0))
 
     def __sub__(self, other: Value | float) -> Value:
         """x - y.      d/dx = 1,   d/dy = -1."""
-        if (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        return Value(self.data - other.data, (self, other), "-", (1.0, -1.0))
+        return _node(self.data - rhs.data, (self, rhs), "-", (1.0, -1.0))
 
     def __mul__(self, other: Value | float) -> Value:
         """x * y.      d/dx = y,   d/dy = x.
 
         For ``a * a`` both inputs are ``a``: backward adds ``a.data * g`` twice, i.e. ``2a g``.
         """
-        if (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
+        return _node(self.data * rhs.data, (self, rhs), "*", (rhs.data, self.data))
 
     def __truediv__(self, other: Value | float) -> Value:
         """x / y.      d/dx = 1/y,   d/dy = -x/y**2 = -(x/y)/y."""
-        if (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        y = other.data
+        y = rhs.data
         out = _div(self.data, y)
-        return Value(out, (self, other), "/", (1.0 / y, -out / y))
+        return _node(out, (self, rhs), "/", (1.0 / y, -out / y))
 
     def __pow__(self, other: Value | float) -> Value:
         """x ** c (c a number):  d/dx = c x**(c-1).
@@ -206,13 +213,16 @@ class Value:
         x ** y (y a Value):      d/dx = y x**(y-1),   d/dy = x**y log x   (x**y = e**(y log x)).
         """
         x = self.data
+        if type(other) is int or type(other) is float:
+            c = float(other)
+            return _node(_pow(x, c), (self,), f"**{c:g}", (_pow_dbase(x, c),))
         if isinstance(other, Value):
             y = other.data
             out = _pow(x, y)
-            return Value(out, (self, other), "**", (_pow_dbase(x, y), _pow_dexp(x, out)))
+            return _node(out, (self, other), "**", (_pow_dbase(x, y), _pow_dexp(x, out)))
         if isinstance(other, Real):
             c = float(other)
-            return Value(_pow(x, c), (self,), f"**{c:g}", (_pow_dbase(x, c),))
+            return _node(_pow(x, c), (self,), f"**{c:g}", (_pow_dbase(x, c),))
         return NotImplemented
 
     # reflected operators: ``2 * v``, ``1 - v``, ``2 / v``, ``2 ** v``
@@ -220,68 +230,71 @@ class Value:
     __rmul__ = __mul__  # y * x == x * y, exactly, in floating point
 
     def __rsub__(self, other: float) -> Value:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other - self
+        return lhs - self
 
     def __rtruediv__(self, other: float) -> Value:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other / self
+        return lhs / self
 
     def __rpow__(self, other: float) -> Value:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other**self
+        return lhs**self
 
     # --- unary operations --------------------------------------------------------------------
 
     def __neg__(self) -> Value:
         """-x.         d/dx = -1."""
-        return Value(-self.data, (self,), "neg", (-1.0,))
+        return _node(-self.data, (self,), "neg", (-1.0,))
 
     def relu(self) -> Value:
         """max(x, 0).  d/dx = 1 if x > 0 else 0   (0 at the kink, as PyTorch)."""
         x = self.data
         if x > 0.0:
-            return Value(x, (self,), "ReLU", (1.0,))
-        return Value(0.0, (self,), "ReLU", (0.0,))
+            return _node(x, (self,), "ReLU", (1.0,))
+        return _node(0.0, (self,), "ReLU", (0.0,))
 
     def tanh(self) -> Value:
         """tanh x.     d/dx = 1 - tanh(x)**2."""
         t = math.tanh(self.data)
-        return Value(t, (self,), "tanh", (1.0 - t * t,))
+        return _node(t, (self,), "tanh", (1.0 - t * t,))
 
     def sigmoid(self) -> Value:
         """s(x) = 1 / (1 + e**-x).   d/dx = s(x) (1 - s(x)) = s(x) s(-x)   (stable form)."""
         x = self.data
         s = _sigmoid(x)
-        return Value(s, (self,), "sigmoid", (s * _sigmoid(-x),))
+        return _node(s, (self,), "sigmoid", (s * _sigmoid(-x),))
 
     def exp(self) -> Value:
         """e**x.       d/dx = e**x   (inf where it overflows)."""
         out = _exp(self.data)
-        return Value(out, (self,), "exp", (out,))
+        return _node(out, (self,), "exp", (out,))
 
     def log(self) -> Value:
         """log x.      d/dx = 1/x   (x > 0)."""
         x = self.data
-        return Value(_log(x), (self,), "log", (1.0 / x,))
+        return _node(_log(x), (self,), "log", (1.0 / x,))
 
     def sin(self) -> Value:
         """sin x.      d/dx = cos x."""
         x = self.data
-        return Value(math.sin(x), (self,), "sin", (math.cos(x),))
+        return _node(math.sin(x), (self,), "sin", (math.cos(x),))
 
     def cos(self) -> Value:
         """cos x.      d/dx = -sin x."""
         x = self.data
-        return Value(math.cos(x), (self,), "cos", (-math.sin(x),))
+        return _node(math.cos(x), (self,), "cos", (-math.sin(x),))
 
     def sqrt(self) -> Value:
         """sqrt x.     d/dx = 1 / (2 sqrt x)   (x >= 0; inf at 0)."""
         r = _sqrt(self.data)
-        return Value(r, (self,), "sqrt", (0.5 / r if r > 0.0 else _INF,))
+        return _node(r, (self,), "sqrt", (0.5 / r if r > 0.0 else _INF,))
 
     # --- reverse mode ------------------------------------------------------------------------
 
@@ -299,9 +312,19 @@ class Value:
                 node.grad = 0.0  # intermediate: this call's gradient only
         self.grad += 1.0  # d self / d self
         for node in reversed(topo):
+            children = node._prev
+            if not children:
+                continue  # a leaf
             g = node.grad
-            for child, d in zip(node._prev, node._local, strict=True):
-                child.grad += d * g
+            local = node._local
+            if len(children) == 2:  # a binary operation: x op y
+                children[0].grad += local[0] * g
+                children[1].grad += local[1] * g
+            elif len(children) == 1:  # a unary one
+                children[0].grad += local[0] * g
+            else:  # a node built by hand with more inputs
+                for child, d in zip(children, local, strict=True):
+                    child.grad += d * g
 
     def zero_grad(self) -> None:
         """Set ``.grad = 0`` on this node and on every node below it (iteratively)."""
@@ -316,23 +339,41 @@ class Value:
                     stack.append(child)
 
 
+_new = object.__new__
+
+
+def _node(data: float, children: tuple[Value, ...], op: str, local: tuple[float, ...]) -> Value:
+    """``Value(data, children, op, local)`` for a result the operations computed: the same
+    node, made without the checks a user's number needs (the engine's hot path)."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v._prev = children
+    v._local = local
+    v._op = op
+    return v
+
+
 def topological_order(root: Value) -> list[Value]:
     """Every node below ``root`` (``root`` included), each one after all of its inputs.
 
     Depth-first search with an explicit stack instead of recursion: a node is pushed once to
-    be expanded and once more, under its inputs, to be emitted after them.
+    be expanded and once more, under a ``None`` marker and its inputs, to be emitted after
+    them.
     """
     order: list[Value] = []
     visited: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    stack: list[Value | None] = [root]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
+        node = stack.pop()
+        if node is None:  # the marker: every input of the node under it is emitted
+            order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a Value
         elif node not in visited:
             visited.add(node)
-            stack.append((node, True))
+            stack.append(node)
+            stack.append(None)
             for child in node._prev:
                 if child not in visited:
-                    stack.append((child, False))
+                    stack.append(child)
     return order

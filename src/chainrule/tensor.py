@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import autograd as _autograd
+from chainrule import backend as _backend
 from chainrule import tensor_methods as _methods
 from chainrule.jit.hook import Traced as _Traced
 
@@ -28,27 +30,45 @@ class Tensor(_methods.TensorMethods):
     ``backward(create_graph=True)``); ``requires_grad`` marks a tensor whose
     gradient is wanted; a tensor made by an operation on such tensors keeps
     the node that made it and is not a leaf.
+
+    A tensor whose array shares memory with another tensor's (a *view*: reshape,
+    slicing, transpose, broadcast_to, detach, ...) keeps that tensor in ``_base``
+    and uses its version counter, so an in-place change through any alias is seen
+    by every node that saved one of them (``docs/semantics.md``).
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_node", "_fw", "_hooks", "_version",
-                 "name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_fw", "_hooks", "_ver", "_base",
+                 "_viewed", "name", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if _interop.needs_grad(data):
+            raise TypeError(
+                f"{type(self).__name__}(...): the data holds a Tensor that needs a gradient "
+                "(requires grad or carries a forward-mode tangent), whose values a new leaf "
+                "would cut from the graph; use chainrule.tensor(data) for a differentiable copy, "
+                "or "
+                f"{type(self).__name__}(t.detach()) / chainrule.tensor(t.detach(), "
+                "requires_grad=True) for a new leaf from the values")
         if isinstance(data, Tensor):
             data = data._data
-        arr = np.array(data, dtype=dtype, copy=True)
+        if type(data) is not np.ndarray and _backend.on_device(data):  # CuPy: stays there
+            arr = data.astype(data.dtype if dtype is None else dtype, copy=True)
+        else:
+            arr = np.array(data, dtype=dtype, copy=True)
         if arr.dtype == object:
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             "(it holds non-numeric objects)")
         self._data = arr
-        self.grad = None
+        self.grad: Any = None
         self.requires_grad = False
-        self._node = None
-        self._fw = None
-        self._hooks = None
-        self._version = 0
-        self.name = None
+        self._node: Node | None = None
+        self._fw: Any = None  # on a dual: (level, primal, tangent, stamp)
+        self._hooks: list[Callable[[Any], Any]] | None = None
+        self._ver = 0
+        self._base: Tensor | None = None
+        self._viewed = False
+        self.name: str | None = None
         if requires_grad:
             self.requires_grad_()
 
@@ -60,8 +80,30 @@ class Tensor(_methods.TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = np.asarray(value)
-        self._version += 1
+        value = _backend.as_array(value)  # a Tensor that needs a gradient refuses (__array__)
+        _inplace.keep_graph(self)  # a recorded node keeps the values it produced
+        self._version += 1  # seen by every node that saved this tensor or one of its aliases
+        base = self._base
+        if base is not None:  # new memory: no longer a view, but keeps the bumped count
+            self._ver = base._ver
+            self._base = None
+        self._data = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen, through any alias
+        (a view reads and bumps the count of the tensor it views)."""
+        base = self._base
+        return self._ver if base is None else base._ver
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        _autograd.note_edit()
+        base = self._base
+        if base is None:
+            self._ver = value
+        else:
+            base._ver = value
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -87,10 +129,14 @@ class Tensor(_methods.TensorMethods):
     @property
     def tangent(self) -> Any:
         """The forward-mode tangent of the innermost active ``jvp``, or None."""
-        return None if self._fw is None else self._fw[2]
+        return None if self._fw is None else current_tangent(self, "tangent")
 
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied)."""
+        """The data as a NumPy array (shared, not copied); a tensor on a GPU is refused
+        (copy it explicitly with ``t.cpu().numpy()``)."""
+        if type(self._data) is not np.ndarray and _backend.on_device(self._data):
+            raise TypeError(f"numpy: this tensor is on {self.device}; copy it to the host "
+                            "first with t.cpu().numpy()")
         return self._data
 
     def item(self) -> float | int | bool:
@@ -110,9 +156,14 @@ class Tensor(_methods.TensorMethods):
         ``import chainrule.numpy as np`` / ``chainrule.stack``."""
         if self.requires_grad or self._fw is not None:
             raise _interop.conversion_error(self)
+        if type(self._data) is not np.ndarray and _backend.on_device(self._data):
+            raise TypeError(f"np.asarray: this tensor is on {self.device}; NumPy arrays live "
+                            "on the host: copy it explicitly with t.cpu()")
         if dtype is not None and dtype != self._data.dtype:
-            return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
+            out = self._data.astype(dtype)
+        else:
+            out = self._data.copy() if copy else self._data
+        return out
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -135,10 +186,12 @@ class Tensor(_methods.TensorMethods):
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        body = np.array2string(_backend.to_numpy(self._data), separator=", ", prefix="tensor(")
         extra = []
         if self._data.dtype != np.float64:
             extra.append(f"dtype={self._data.dtype}")
+        if type(self._data) is not np.ndarray and _backend.on_device(self._data):
+            extra.append(f"device='{self.device}'")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.prim.name}>")
         elif self.requires_grad:
@@ -162,7 +215,11 @@ class Tensor(_methods.TensorMethods):
     # ----- autograd --------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this leaf as needing a gradient (floating-point data only)."""
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind == "c":
+            from chainrule.autograd import complex_error
+
+            raise complex_error(f"requires_grad on a tensor of dtype {self._data.dtype}")
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, this one "
                 f"has dtype {self._data.dtype}; convert first, e.g. tensor(x, dtype='float64')")
@@ -173,8 +230,11 @@ class Tensor(_methods.TensorMethods):
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
+        """A new leaf sharing this tensor's data (and, as in PyTorch, its version counter:
+        an in-place change of either is seen by nodes that saved the other), cut from
+        the graph."""
         out = make(self._data, None)
+        view_of(out, self)
         if self.requires_grad:
             _cutlog.cut("detach", (self,), out)
         return out
@@ -191,10 +251,11 @@ class Tensor(_methods.TensorMethods):
         value replaces the gradient. Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook)
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = []
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     # ----- operators: thin calls to primitives ----------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -226,6 +287,18 @@ class Tensor(_methods.TensorMethods):
 
     def __rpow__(self, other: Any) -> Tensor:
         return _ops.pow(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
@@ -277,6 +350,12 @@ class Tensor(_methods.TensorMethods):
     def __itruediv__(self, other: Any) -> Tensor:
         return _inplace.update(self, other, _ops.div, np.divide, "/=")
 
+    def __ipow__(self, other: Any) -> Tensor:
+        return _inplace.update(self, other, _ops.pow, np.power, "**=")
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        return _inplace.update(self, other, _ops.matmul, np.matmul, "@=")
+
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _raw_index(index)
         _inplace.update(self, value, lambda x, v: _ops.index_update(x, index, v),
@@ -295,7 +374,7 @@ class Tensor(_methods.TensorMethods):
 def make(data: Any, node: Node | None) -> Tensor:
     """Wrap an operation's raw result (the fast path used by primitives)."""
     if type(data) is not np.ndarray and not isinstance(data, _Traced):  # jit keeps tracers
-        data = np.asarray(data)
+        data = _backend.as_array(data)  # a NumPy scalar becomes an array; a CuPy array stays
     t = _new(Tensor)
     t._data = data
     t.grad = None
@@ -303,14 +382,48 @@ def make(data: Any, node: Node | None) -> Tensor:
     t._node = node
     t._fw = None
     t._hooks = None
-    t._version = 0
+    t._ver = 0
+    t._base = None
+    t._viewed = False
     t.name = None
     return t
 
 
+def view_of(t: Tensor, of: Tensor) -> None:
+    """Make ``t`` (whose array shares memory with ``of``'s) an alias of ``of``: both
+    read and bump one version counter, kept by the tensor that is no view itself."""
+    base = of._base
+    if base is None:
+        base = of
+    t._base = base
+    base._viewed = True
+
+
+def share_versions(t: Tensor, args: tuple) -> None:
+    """After a primitive made ``t`` from ``args``, whose array is a view (it has a ``base``)
+    or one of the arguments' arrays itself: if that memory is a Tensor argument's
+    (reshape, slicing, transpose, broadcast_to, a user's primitive returning a view or
+    its input...), make ``t`` that argument's alias."""
+    data = t._data
+    root = data if data.base is None else _memory_root(data.base)
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            if (d if d.base is None else _memory_root(d.base)) is root:
+                view_of(t, a)
+                return
+
+
+def _memory_root(arr: Any) -> Any:
+    """The object at the end of an array's ``base`` chain (NumPy mostly collapses it)."""
+    while isinstance(arr, np.ndarray) and arr.base is not None:
+        arr = arr.base
+    return arr
+
+
 def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
     """A tensor carrying ``tangent`` at forward-mode ``level`` on top of ``primal``."""
-    data = primal._data if isinstance(primal, Tensor) else np.asarray(primal)
+    data = primal._data if isinstance(primal, Tensor) else _backend.as_array(primal)
     if tangent is None:
         tangent = np.zeros_like(data)
     elif np.shape(tangent) != data.shape:
@@ -320,8 +433,29 @@ def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
             raise ValueError(f"{op}: tangent of shape {np.shape(tangent)} does not fit a value "
                              f"of shape {data.shape}") from None
     t = make(data, None)
-    t._fw = (level, primal, tangent)
+    if isinstance(primal, Tensor):
+        view_of(t, primal)  # the same array: one version counter
+    t._fw = (level, primal, tangent, stamp(t, primal))
     return t
+
+
+def stamp(t: Tensor, primal: Any) -> tuple[int, int]:
+    """The versions of dual ``t`` and of its primal for which its tangent is current."""
+    return (t._version, primal._version if isinstance(primal, Tensor) else 0)
+
+
+def current_tangent(t: Tensor, op: str) -> Any:
+    """The tangent of dual ``t``, refused when t's memory was changed in place (through an
+    alias: a view, the base) after the tangent was computed, which would make it stale."""
+    fw = t._fw
+    now = stamp(t, fw[1])
+    if now != fw[3]:
+        raise RuntimeError(
+            f"{op}: a tensor of shape {t.shape} carrying a forward-mode tangent was modified in "
+            f"place through an alias after its tangent was computed (versions {fw[3]}, now "
+            f"{now}); its tangent is out of date: take views after the change, or compute "
+            "the result out of place")
+    return fw[2]
 
 
 def _raw(x: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import backend as _backend
 from chainrule import cutlog as _cutlog
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ class TensorMethods:
     _data: np.ndarray
     _fw: Any
     requires_grad: bool
+
+    if TYPE_CHECKING:
+        def __setitem__(self, index: Any, value: Any) -> None: ...  # Tensor's (tensor.py)
 
     @property
     def T(self) -> Tensor:  # noqa: N802  (NumPy's and PyTorch's name)
@@ -65,6 +69,43 @@ class TensorMethods:
 
     def double(self) -> Tensor:
         return self.astype(np.float64)
+
+    # ----- devices and DLPack ---------------------------------------------
+    @property
+    def device(self) -> str:
+        """Where the data lives: ``"cpu"`` (a NumPy array) or ``"cuda:N"`` (CuPy)."""
+        return _backend.device_of(self._data)
+
+    def to(self, device: str) -> Tensor:
+        """This tensor on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``): itself when it is
+        there already, else a differentiable copy (its gradient flows back here)."""
+        from chainrule.transfer import to_device
+
+        kind, index = _backend.parse_device(device)
+        here = self.device
+        if here == device or (index is None and here.partition(":")[0] == kind):
+            return self  # type: ignore[return-value]
+        return to_device(self, device)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the host (a NumPy array): ``t.to("cpu")``."""
+        return self.to("cpu")
+
+    def cuda(self, index: int | None = None) -> Tensor:
+        """This tensor on a GPU (a CuPy array): ``t.to("cuda")``."""
+        return self.to("cuda" if index is None else f"cuda:{index}")
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """Hand this tensor's memory to another library (``torch.from_dlpack(t)``). The
+        receiver shares the memory and sees no graph: refused for a tensor that requires
+        grad, as ``np.asarray`` is (take ``t.detach()`` deliberately)."""
+        if self.requires_grad or self._fw is not None:
+            raise RuntimeError("__dlpack__: this tensor requires grad; the receiver would get "
+                               "its values cut from the graph: pass t.detach()")
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._data.__dlpack_device__()
 
     # ----- elementwise -----------------------------------------------------
     def exp(self) -> Tensor:

@@ -3,12 +3,14 @@
 Offline by default (the bundled 4-vs-9 set); ``full=True`` downloads the whole
 MNIST set once. Before training, the gradients of the loss on one batch are
 compared with PyTorch's (float64, same weights) when PyTorch is installed.
-A run writes ``metrics.json``, ``model.npz`` and (with matplotlib) ``loss.png``.
+A run keeps ``checkpoint.npz``, ``metrics.json`` and ``model.npz`` up to date after every
+epoch (:mod:`chainrule.runfolder`; ``--resume`` continues from them) and draws ``loss.png``
+(with matplotlib) at the end.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,10 +19,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from chainrule import functional_call, jit, nn, no_grad, optim, tensor, value_and_grad
+from chainrule import backend, nn, no_grad, optim, runfolder
 from chainrule.data import as_features, batches, load_mnist
+from chainrule.nn.torch_export import torch_gradients
 
 GRADIENT_TOLERANCE = 1e-4
+DIVERGENCE_FACTOR = 100.0  # a loss above this many times the first batch's stops training
 
 
 @dataclass
@@ -37,10 +41,10 @@ class TrainConfig:
     momentum: float = 0.9
     seed: int = 0
     dtype: str = "float32"
+    device: str = "cpu"
     full: bool = False
     out: str | None = None
     progress: bool = True
-    jit: bool = True  # the step traced once by chainrule.jit (same numbers, faster)
 
     def validate(self) -> None:
         if len(set(self.digits)) != len(self.digits) or len(self.digits) < 2:
@@ -59,6 +63,12 @@ class TrainConfig:
             raise ValueError(f"--optimizer: 'sgd' or 'adam', got {self.optimizer!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"--dtype: 'float32' or 'float64', got {self.dtype!r}")
+        try:
+            kind, _ = backend.parse_device(self.device)
+        except ValueError as e:
+            raise ValueError(f"--device: {e}") from None
+        if kind != "cpu":
+            backend.device_module(kind)  # no CuPy, no GPU: a one-line DeviceError now
 
 
 @dataclass
@@ -70,6 +80,7 @@ class RunResult:
     gradient_check: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     out: str = ""
+    stopped: str = ""  # why training stopped early (a diverging loss), or empty
 
     @property
     def final_accuracy(self) -> float:
@@ -83,52 +94,57 @@ def build_model(config: TrainConfig, n_in: int = 784) -> nn.MLP:
 
 
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of ``x`` (host arrays) classified as ``y``, on the model's device."""
     with no_grad():
-        logits = model(x).data
-    return float(np.mean(np.argmax(logits, axis=1) == y))
+        logits = model(backend.to_device(x, _device(model))).data
+    return float(np.mean(backend.to_numpy(np.argmax(logits, axis=1)) == y))
 
 
-def compare_gradients_with_torch(model: nn.MLP, x: np.ndarray, y: np.ndarray
+def _device(model: nn.Module) -> str:
+    """Where the model's parameters are (``"cpu"`` for a model without any)."""
+    return next((p.device for p in model.parameters()), "cpu")
+
+
+def compare_gradients_with_torch(model: nn.Module, x: np.ndarray, y: np.ndarray
                                  ) -> dict[str, Any]:
     """Largest relative difference between chainrule's and PyTorch's gradients of the
     cross-entropy on one batch, both in float64 with the same weights.
 
-    Per parameter: max |g_chainrule - g_torch| / max |g_torch|; the largest over
-    parameters is reported.
+    The model itself runs (a float64 copy of it: its own forward, through the fused
+    ``linear`` primitive that training uses), against ``model.to_torch()`` (PyTorch's
+    ``nn.Linear`` with the transposed weights). Per parameter: max |g_chainrule - g_torch|
+    / max |g_torch|; the largest over parameters is reported.
     """
     try:
         import torch
     except ImportError:
         return {"status": "skipped", "reason": "PyTorch is not installed"}
-    weights = {k: torch.tensor(p.data, dtype=torch.float64, requires_grad=True)
-               for k, p in model.named_parameters()}
-    h = torch.tensor(x, dtype=torch.float64)
-    for i, layer in enumerate(model.layers):
-        if isinstance(layer, nn.Linear):
-            h = h @ weights[f"layers.{i}.weight"] + weights[f"layers.{i}.bias"]
-        else:
-            h = getattr(torch, type(layer).__name__.lower())(h)
-    torch_loss = torch.nn.functional.cross_entropy(h, torch.tensor(y))
-    torch_loss.backward()
-
-    ours = {k: tensor(p.data, dtype=np.float64, requires_grad=True)
-            for k, p in model.named_parameters()}
-    h = tensor(x, dtype=np.float64)
-    for i, layer in enumerate(model.layers):
-        if isinstance(layer, nn.Linear):
-            h = h @ ours[f"layers.{i}.weight"] + ours[f"layers.{i}.bias"]
-        else:
-            h = layer(h)
-    loss = nn.functional.cross_entropy(h, y)
+    twin = _float64_copy(model)
+    loss = nn.functional.cross_entropy(twin(np.asarray(x, np.float64)), y)
     loss.backward()
+    net = twin.to_torch()
+    torch_loss = torch.nn.functional.cross_entropy(
+        net(torch.from_numpy(np.asarray(x, np.float64))), torch.from_numpy(np.asarray(y)))
+    torch_loss.backward()
+    theirs = torch_gradients(twin, net)
     worst = 0.0
-    for k, p in ours.items():
-        ref = weights[k].grad.numpy()
+    for name, p in twin.named_parameters():
+        ref = theirs[name]
+        assert ref is not None  # the loss uses every parameter: PyTorch gave each a grad
         scale = max(float(np.abs(ref).max()), np.finfo(np.float64).tiny)
         worst = max(worst, float(np.abs(p.grad - ref).max()) / scale)
     return {"status": "passed" if worst < GRADIENT_TOLERANCE else "failed",
             "max_relative_error": worst, "tolerance": GRADIENT_TOLERANCE,
             "loss_difference": abs(float(loss.item()) - float(torch_loss.item()))}
+
+
+def _float64_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose parameters are float64 (the model itself is untouched)."""
+    twin = copy.deepcopy(model)
+    for p in twin.parameters():
+        p.data = p.data.astype(np.float64)
+        p.grad = None
+    return twin
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
@@ -137,58 +153,30 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
     return optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
 
 
-class EagerStep:
-    """One training step with the object API: forward, ``backward()``, ``opt.step()``."""
-
-    def __init__(self, config: TrainConfig, model: nn.Module) -> None:
-        self.model, self.opt = model, make_optimizer(config, model)
-
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = nn.functional.cross_entropy(self.model(x), y)
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return float(loss.item())
-
-    def store(self) -> None:
-        """The model holds the current parameters already."""
+class Diverged(Exception):
+    """The loss left the range where training makes progress (see :func:`train`)."""
 
 
-class JitStep:
-    """The same step as a pure function of the parameters and the optimizer state
-    (:mod:`chainrule.optim.functional`), traced once by :func:`chainrule.jit` and replayed,
-    both donated (updated in their own memory); :meth:`store` writes the parameters back
-    into the model."""
-
-    def __init__(self, config: TrainConfig, model: nn.Module) -> None:
-        self.model = model
-        if config.optimizer == "adam":
-            self.opt = optim.functional.adam(lr=config.lr)
-        else:
-            self.opt = optim.functional.sgd(lr=config.lr, momentum=config.momentum)
-        self.params = model.state_dict()
-        self.state = self.opt.init(self.params)
-        self.step = jit(self._step, donate_argnums=(0, 1))
-
-    def _step(self, params: dict, state: dict, x: Any, y: Any) -> tuple:
-        def loss_fn(p: dict) -> Any:
-            return nn.functional.cross_entropy(functional_call(self.model, p, x), y)
-
-        loss, grads = value_and_grad(loss_fn)(params)
-        updates, state = self.opt.update(grads, state, params)
-        return optim.functional.apply_updates(params, updates), state, loss
-
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
-        self.params, self.state, loss = self.step(self.params, self.state, x, y)
-        return float(loss)
-
-    def store(self) -> None:
-        self.model.load_state_dict(self.params)
+def _guard(loss: float, first: float, epoch: int, batch: int) -> None:
+    if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * first:
+        what = f"{loss:.3g}, over {DIVERGENCE_FACTOR:g} times the first batch's {first:.3g}" \
+            if np.isfinite(loss) else f"{loss}"
+        raise Diverged(f"training stopped at epoch {epoch}, batch {batch}: the loss is {what}; "
+                       "try a smaller learning rate (--lr)")
 
 
-def train(config: TrainConfig, log=print) -> RunResult:
-    """Train, evaluate after each epoch, write the run folder; return the metrics."""
+def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
+    """Train, evaluate after each epoch, keep the run folder up to date; return the metrics.
+
+    The run folder is checked before training starts and written after every epoch (see
+    :mod:`chainrule.runfolder`), so an interrupted run keeps its completed epochs and
+    ``resume=True`` continues it with the numbers of an uninterrupted run. A loss that is
+    not finite, or above ``DIVERGENCE_FACTOR`` times the first batch's, stops training
+    with a message naming the epoch and batch; the model of the last completed epoch stays.
+    """
     config.validate()
+    out = Path(config.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
+    runfolder.prepare(out, resume)
     start = time.perf_counter()
     data = load_mnist(digits=config.digits, full=config.full)
     dtype = np.dtype(config.dtype)
@@ -197,32 +185,75 @@ def train(config: TrainConfig, log=print) -> RunResult:
     log(f"data: {data!r}, features {x_train.shape[1]}, dtype {dtype}")
 
     model = build_model(config, x_train.shape[1])
-    result = RunResult()
-    result.gradient_check = compare_gradients_with_torch(
+    check = None if resume else compare_gradients_with_torch(  # on the host: PyTorch's CPU
         model, x_train[:config.batch_size], y_train[:config.batch_size])
-    _log_gradient_check(result.gradient_check, log)
-
-    step = JitStep(config, model) if config.jit else EagerStep(config, model)
+    model.to(config.device)  # the batches follow it there, one host-to-device copy each
+    opt = make_optimizer(config, model)
     loader = batches(x_train, y_train, config.batch_size, shuffle=True, seed=config.seed)
-    for epoch in range(1, config.epochs + 1):
-        total, count = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False,
-                   disable=not config.progress, unit="batch")
-        for xb, yb in bar:
-            total += step(xb, yb) * len(yb)
-            count += len(yb)
-        step.store()
-        result.train_loss.append(total / count)
-        result.test_accuracy.append(accuracy(model, x_test, y_test))
-        log(f"epoch {epoch:2d}  train loss {result.train_loss[-1]:.4f}  "
-            f"test accuracy {result.test_accuracy[-1]:.4f}")
+    result = RunResult(out=str(out))
+    first_loss = None
+    if resume:
+        saved = runfolder.load(out)
+        saved.restore(model, opt, loader.rng)
+        result.train_loss, result.test_accuracy = saved.meta["train_loss"], \
+            saved.meta["test_accuracy"]
+        result.gradient_check, first_loss = saved.meta["gradient_check"], \
+            saved.meta["first_loss"]
+        done = saved.epoch
+        log(f"resuming {out} after epoch {done} of {config.epochs}")
+    else:
+        result.gradient_check = check  # type: ignore[assignment]  # not resuming: it ran
+        _log_gradient_check(result.gradient_check, log)
+        done = 0
+        _keep(out, 0, config, result, model, opt, loader, first_loss)
+
+    try:
+        for epoch in range(done + 1, config.epochs + 1):
+            total, count = 0.0, 0
+            bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+                       disable=not config.progress, unit="batch")
+            for batch, (xb, yb) in enumerate(bar, 1):
+                xb = backend.to_device(xb, config.device)  # labels stay: an index, checked here
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                value = float(loss.item())  # the step's one wait for the GPU
+                first_loss = value if first_loss is None else first_loss
+                _guard(value, first_loss, epoch, batch)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += value * len(yb)
+                count += len(yb)
+            result.train_loss.append(total / count)
+            result.test_accuracy.append(accuracy(model, x_test, y_test))
+            _keep(out, epoch, config, result, model, opt, loader, first_loss)
+            done = epoch
+            log(f"epoch {epoch:2d}  train loss {result.train_loss[-1]:.4f}  "
+                f"test accuracy {result.test_accuracy[-1]:.4f}")
+    except Diverged as e:
+        result.stopped = str(e)
+        log(f"{e}; {out}/ keeps the model of epoch {done}")
+    except KeyboardInterrupt:
+        log(f"interrupted: {out}/ keeps epoch {done}; continue with "
+            f"chainrule train --resume {out}")
+        raise
     result.seconds = time.perf_counter() - start
-    out = Path(config.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
-    result.out = str(out)
-    _write_run(out, config, result, model, log)
-    log(f"test accuracy {result.final_accuracy:.4f} on {len(y_test)} test images "
-        f"in {result.seconds:.1f} s; run written to {out}/")
+    _plot(out, result, log)
+    if result.test_accuracy:
+        log(f"test accuracy {result.final_accuracy:.4f} on {len(y_test)} test images "
+            f"in {result.seconds:.1f} s; run written to {out}/")
     return result
+
+
+def _keep(out: Path, epoch: int, config: TrainConfig, result: RunResult, model: nn.Module,
+          opt: optim.Optimizer, loader: Any, first_loss: float | None) -> None:
+    """Write the run folder as it stands after ``epoch`` (0: before training)."""
+    metrics = {"config": asdict(config), **asdict(result), "epochs_done": epoch,
+               "final_test_accuracy": result.test_accuracy[-1] if result.test_accuracy
+               else None}
+    meta = {"epoch": epoch, "config": asdict(config), "train_loss": result.train_loss,
+            "test_accuracy": result.test_accuracy, "first_loss": first_loss,
+            "gradient_check": result.gradient_check}
+    runfolder.save(out, meta, model, opt, loader.rng, metrics)
 
 
 def _log_gradient_check(check: dict[str, Any], log) -> None:
@@ -234,13 +265,9 @@ def _log_gradient_check(check: dict[str, Any], log) -> None:
             f"{check['status']}")
 
 
-def _write_run(out: Path, config: TrainConfig, result: RunResult, model: nn.Module,
-               log) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = {"config": asdict(config), **asdict(result),
-               "final_test_accuracy": result.final_accuracy}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    model.save(out / "model.npz")
+def _plot(out: Path, result: RunResult, log) -> None:
+    if not result.train_loss:
+        return
     try:
         _plot_run(result, out / "loss.png")
     except ImportError:

@@ -136,7 +136,7 @@ def load_mnist(
         full: if False (default), use the bundled set, which holds only digits
             4 and 9. If True, use the official 60,000 training and 10,000 test
             images, downloaded (once, md5-checked) into ``cache_dir``.
-        cache_dir: download cache (default: see :func:`chainrule.data.download.download`).
+        cache_dir: download cache (default: see :func:`chainrule.data.download`).
         mirrors: base URLs to download from (default: the public MNIST mirrors).
         progress: show download progress bars.
 

@@ -13,7 +13,10 @@ The causes, in the order they are checked:
    operation, found as the node whose output has a non-zero gradient and whose
    input (on the parameter's path) has none: a dead ReLU (with the fraction of
    dead units), a saturated sigmoid or tanh, a product with an all-zero
-   factor, values overwritten in place by ``t[...] = value``.
+   factor (a zero constant included), values overwritten in place by
+   ``t[...] = value``. When another use of the parameter was cut on its way to
+   the loss (``argmax``, ``detach``, a NumPy call, a comparison), that cut is
+   named too: it is usually the path that was meant to carry the gradient.
 
 Call it *before* ``loss.backward()`` (which frees the graph), or after
 ``backward(retain_graph=True)``. It computes the gradients itself (touching no
@@ -40,6 +43,7 @@ _CUT_REASONS = {
     "comparison": "a comparison returns booleans, which have no derivative",
     "astype": "a cast to a non-float dtype has no derivative",
     "no_grad": "operations under no_grad() record nothing for backward",
+    "numpy": "a NumPy call on a tensor returns a plain array, which has no history",
 }
 _PRODUCTS = ("mul", "matmul", "dot", "einsum", "outer", "linear")
 _FACTORS = {"linear": {0: (1,), 1: (0,), 2: ()}}  # x W + b: x pairs with W; b with nothing
@@ -164,7 +168,8 @@ def _stale_args(node: Any) -> Iterator[tuple[Any, int, Tensor, int]]:
 def _reason(p: Tensor, graph: _Graph) -> str | None:
     if not p.requires_grad:
         use = next(graph.users(p), None)
-        where = f"it is used by '{use[0]._node.prim.name}' in the loss, but " if use else ""
+        # a user is an output: it has a node
+        where = f"it is used by '{use[0]._node.prim.name}' in the loss, but " if use else ""  # type: ignore[union-attr]
         return (f"never required grad: {where}it was created without requires_grad=True, so "
                 "no gradient is recorded for it")
     if graph.freed:
@@ -190,7 +195,8 @@ def _array(g: Any) -> np.ndarray:
 def _unreachable(p: Tensor, graph: _Graph) -> str:
     late = next(graph.users(p), None)
     if late is not None:
-        return (f"not reachable from the loss: it is used by '{late[0]._node.prim.name}', but "
+        # a user is an output: it has a node
+        return (f"not reachable from the loss: it is used by '{late[0]._node.prim.name}', but "  # type: ignore[union-attr]
                 "it did not require grad yet when the loss was computed (requires_grad was "
                 "set afterwards); compute the loss again")
     return _cut_reason(p, graph) or ("not reachable from the loss: the loss does not depend "
@@ -198,10 +204,16 @@ def _unreachable(p: Tensor, graph: _Graph) -> str:
 
 
 def _cut_reason(p: Tensor, graph: _Graph) -> str | None:
-    """The logged cut of a path from ``p`` most likely to be the one: first a cut whose
-    result the loss uses directly (a detached tensor fed to it), then one whose result
-    is gone (a temporary, as in ``(out.argmax(1) == y).mean()``), then one whose result
-    is alive but unused by the loss; the latest first within each kind."""
+    cut = _cut_of(p, graph)
+    return None if cut is None else f"not reachable from the loss: its path was cut by {cut}"
+
+
+def _cut_of(p: Tensor, graph: _Graph) -> str | None:
+    """The logged cut of a path from ``p`` most likely to be the one, as ``'<op> at <where>;
+    <why>'``: first a cut whose result the loss uses directly (a detached tensor fed to
+    it), then one whose result is gone (a temporary, as in ``(out.argmax(1) == y).mean()``),
+    then one whose result is alive but unused by the loss; the latest first within each
+    kind."""
     def rank(c: cutlog.Cut) -> int:
         alive = list(c.produced())
         return 0 if any(id(o) in graph.inputs for o in alive) else 2 if alive else 1
@@ -212,7 +224,7 @@ def _cut_reason(p: Tensor, graph: _Graph) -> str | None:
         return None
     cut = cuts[0]
     why = _CUT_REASONS[cut.op.split(":")[0].split("(")[0].split(" ")[0]]
-    return f"not reachable from the loss: its path was cut by {cut.op} at {cut.location}; {why}"
+    return f"{cut.op} at {cut.location}; {why}"
 
 
 def _inplace_reason(p: Tensor, graph: _Graph) -> str | None:
@@ -235,11 +247,19 @@ def _zero_reason(p: Tensor, graph: _Graph) -> str:
         node = out._node
         if node is None or not np.any(_array(graph.grads.get(id(out)))):
             continue
-        for i, q in node.parents:
+        for i, q in node.parents or ():  # (None only once released)
             if id(q) in below and not np.any(_array(graph.grads.get(id(q)))):
-                return "gradient is exactly zero: " + _blocker(node, i, graph)
+                return "gradient is exactly zero: " + _blocker(node, i, graph) + _also_cut(p,
+                                                                                          graph)
     return ("gradient is exactly zero: the contributions of its uses cancel, or the loss is "
-            "stationary in it at this point")
+            "stationary in it at this point" + _also_cut(p, graph))
+
+
+def _also_cut(p: Tensor, graph: _Graph) -> str:
+    """The cut of another use of ``p``, if one was logged: with the only differentiable
+    path multiplied by zero, the cut one is usually the path meant to carry the gradient."""
+    cut = _cut_of(p, graph)
+    return "" if cut is None else f"; another use of it was cut from the graph by {cut}"
 
 
 def _blocker(node: Any, i: int, graph: _Graph) -> str:
@@ -262,12 +282,14 @@ def _blocker(node: Any, i: int, graph: _Graph) -> str:
         factors = _FACTORS.get(name, {}).get(i, [j for j in range(len(node.args)) if j != i])
         for j in factors:
             a = node.args[j]
-            if isinstance(a, Tensor | np.ndarray) and not np.any(_array(a)):
+            if isinstance(a, Tensor | np.ndarray | int | float) and not np.any(_array(a)):
                 made = a._node.prim.name if isinstance(a, Tensor) and a._node else None
                 extra = ""
                 if made == "relu":
-                    extra = f" (a dead ReLU: {_dead_units(np.asarray(a._node.raw[0]))})"
-                source = f"the output of '{made}'" if made else "an all-zero tensor"
+                    # made == "relu": a is a Tensor with a node
+                    extra = f" (a dead ReLU: {_dead_units(np.asarray(a._node.raw[0]))})"  # type: ignore[union-attr]
+                source = (f"the output of '{made}'" if made else "an all-zero tensor"
+                          if np.ndim(_array(a)) else f"the constant {_array(a).item()!r}")
                 return (f"'{name}' multiplies it by {source}{extra}, so its gradient is 0")
     return (f"the '{name}' it flows through (output shape {np.shape(node.raw[i])}) passes no "
             "gradient back: its local derivative is zero wherever the gradient from the loss "

@@ -51,9 +51,10 @@ def ex33(fast: bool = False) -> Result:
     rules, broadcasting undone in one place, an iterative backward). The run reuses the main
     job (``chainrule.train``): a 784-128-2 ReLU MLP, Adam, minibatches of 32, on the bundled
     4-vs-9 images (2 epochs with ``fast``, else 8). Gradients of the loss are compared with
-    PyTorch (float64, same weights) on a training batch before training and on 256 test
-    images after it, as max |g - g_torch| / max |g_torch| per parameter; the test accuracy
-    is recomputed from the saved weights in plain NumPy.
+    PyTorch on a training batch before training and on 256 test images after it: the model
+    itself (a float64 copy, its fused ``linear`` layers) against ``model.to_torch()``
+    (``torch.nn.Linear`` with the same weights), as max |g - g_torch| / max |g_torch| per
+    parameter; the test accuracy is recomputed from the saved weights in plain NumPy.
     """
     config = TrainConfig(epochs=2 if fast else 8, progress=False)
     log: list[str] = []

@@ -88,7 +88,7 @@ class _Counted:
         return self.f(x)
 
 
-def _best_time(run: Callable[[], object], repeats: int) -> float:
+def _best_time(run: Callable[..., object], repeats: int) -> float:
     best = math.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -133,15 +133,14 @@ def _compare_modes(number: int, title: str, f: Callable, x: np.ndarray, closed: 
               evaluations["forward"], f">= {n}", "call count"),
         holds("reverse mode records f once", evaluations["reverse"] == 1,
               evaluations["reverse"], 1, "call count"),
-        holds(f"{quick} mode is faster, as the sketch says", ratio > 1.0, ratio, "> 1",
-              "solution sketch"),
     ]
     res.notes.append(
         f"Pass counts give {slow}/{quick} = {max(n, m) / min(n, m):.0f}x (the sketch's ~500x); "
-        f"measured {ratio:.0f}x. A pass is not a fixed cost: each one here is mostly Python "
-        "and dispatch overhead around small NumPy calls, and a reverse pass (replaying the "
-        "recorded graph) costs a different multiple of f than a forward pass (a jvp), so the "
-        "time ratio tracks the pass ratio only roughly.")
+        f"measured {ratio:.0f}x (reported, not checked: a loaded machine can distort any "
+        "timing; the checks are the pass and evaluation counts). A pass is not a fixed cost: "
+        "each one here is mostly Python and dispatch overhead around small NumPy calls, and a "
+        "reverse pass (replaying the recorded graph) costs a different multiple of f than a "
+        "forward pass (a jvp), so the time ratio tracks the pass ratio only roughly.")
     return res
 
 

@@ -16,8 +16,10 @@ import numpy as np
 import chainrule as cr
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
+from chainrule.memory import graph_tensors
 from chainrule.nn import MLP
 from chainrule.nn import functional as nnf
+from chainrule.nn.torch_export import torch_gradients
 from chainrule.scalar import Value, topological_order
 from chainrule.viz import dot_available, to_dot, to_png
 
@@ -280,21 +282,6 @@ def _best_times(zero_grad, loss_fn, repeats: int) -> tuple[float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
-def _torch_twin(torch, model: MLP):
-    """A torch.nn.Sequential with the same weights as ``model`` (Linear stores W as (in, out))."""
-    layers = []
-    for i, layer in enumerate(model.layers):
-        if i % 2:
-            layers.append(torch.nn.ReLU())
-            continue
-        lin = torch.nn.Linear(layer.in_features, layer.out_features, dtype=torch.float32)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.weight.data.T)))
-            lin.bias.copy_(torch.from_numpy(layer.bias.data))
-        layers.append(lin)
-    return torch.nn.Sequential(*layers)
-
-
 def _time_torch(torch, net, x: np.ndarray, labels: np.ndarray, repeats: int):
     """``_best_times`` for PyTorch with one intra-op thread (restored afterwards): PyTorch's
     thread pool and NumPy's BLAS threads otherwise fight over the cores and the timings
@@ -307,6 +294,20 @@ def _time_torch(torch, net, x: np.ndarray, labels: np.ndarray, repeats: int):
                            lambda: torch.nn.functional.cross_entropy(net(tx), ty), repeats)
     finally:
         torch.set_num_threads(threads)
+
+
+def _graph_flop_ratio(loss: cr.Tensor) -> float:
+    """Backward/forward matmul FLOPs read off the recorded graph of ``loss``: each ``matmul``
+    or ``linear`` node costs m k n multiply-adds forward and as many again for each of its
+    two product inputs that needs a gradient (one product per input in its vjp)."""
+    forward = backward = 0
+    for t in graph_tensors(loss):
+        node = t._node
+        if node is not None and node.prim.name in ("matmul", "linear"):
+            (m, k), n = np.shape(node.raw[0]), np.shape(node.raw[1])[1]
+            forward += m * k * n
+            backward += m * k * n * sum(1 for i, _ in node.parents or () if i in (0, 1))
+    return backward / forward
 
 
 def _matmul_flop_ratio(sizes: Sequence[int]) -> float:
@@ -329,7 +330,9 @@ def ex16(fast: bool = False) -> Result:
     are compared, so the timed work is the same work. Counting matmul FLOPs, backward does
     the weight gradients (as many FLOPs as the forward pass) plus input gradients for the
     layers after the first, about 2.0x the forward FLOPs here; overheads move the measured
-    ratio.
+    ratio. The times are reported, not checked (a loaded machine can reorder them); the
+    check is the structural fact: the FLOP ratio read off the recorded graph equals the one
+    counted from the layer sizes.
     """
     sizes = [2, 1024, 1024, 10]
     batch, repeats = (64, 7) if fast else (256, 20)
@@ -345,21 +348,21 @@ def ex16(fast: bool = False) -> Result:
                            "matmul FLOP ratio backward/forward": flops,
                            "chainrule forward ms": 1e3 * fwd, "chainrule backward ms": 1e3 * bwd,
                            "chainrule backward/forward": bwd / fwd})
-    res.checks.append(holds("chainrule: backward takes longer than forward", bwd > fwd,
-                            bwd / fwd, "> 1", "measurement sanity"))
+    loss = nnf.cross_entropy(model(x), labels)
+    res.checks.append(close("matmul FLOP ratio backward/forward on the recorded graph",
+                            _graph_flop_ratio(loss), flops, "counted from the layer sizes",
+                            rtol=1e-12))
     ratios = {"chainrule": bwd / fwd}
     torch = torch_or_skip("PyTorch")
     if torch is None:
         res.checks.append(skipped("PyTorch backward/forward ratio", "PyTorch is not installed"))
     else:
-        net = _torch_twin(torch, model)
+        net = model.to_torch()
         tfwd, tbwd = _time_torch(torch, net, x, labels, repeats)
         res.quantities.update({"PyTorch forward ms": 1e3 * tfwd,
                                "PyTorch backward ms": 1e3 * tbwd,
                                "PyTorch backward/forward": tbwd / tfwd})
-        res.checks += [holds("PyTorch: backward takes longer than forward", tbwd > tfwd,
-                             tbwd / tfwd, "> 1", "measurement sanity"),
-                       *_same_work(torch, model, net, x, labels)]
+        res.checks += _same_work(torch, model, net, x, labels)
         ratios["PyTorch"] = tbwd / tfwd
     res.quantities.update(_count_16(model, x, labels))
     res.checks.append(close("traced program: backward/forward matmul FLOPs",
@@ -404,10 +407,10 @@ def _same_work(torch, model: MLP, net, x: np.ndarray, labels: np.ndarray) -> lis
     loss.backward()
     tloss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(labels))
     tloss.backward()
-    ours = [p.grad for p in model.parameters()]
-    theirs = [p.grad.numpy().T if p.grad.ndim == 2 else p.grad.numpy() for p in net.parameters()]
-    worst = max(float(np.abs(a - b).max() / (np.abs(b).max() + 1e-30))
-                for a, b in zip(ours, theirs))
+    theirs = torch_gradients(model, net)
+    # the loss uses every parameter: PyTorch gives each a gradient (never None)
+    worst = max(float(np.abs(p.grad - theirs[name]).max() / (np.abs(theirs[name]).max() + 1e-30))  # type: ignore[arg-type]
+                for name, p in model.named_parameters())
     return [close("loss", float(loss.data), tloss.item(), "PyTorch", rtol=1e-5),
             close("gradients: max |diff| / max |grad|", worst, 0.0, "PyTorch (float32)",
                   atol=1e-4)]

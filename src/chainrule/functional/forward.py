@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import autograd, backend
 from chainrule.functional.nesting import (
     _export,
     _float_array,
@@ -18,25 +19,31 @@ from chainrule.functional.nesting import (
     _takes_part,
 )
 from chainrule.functional.reverse import grad
-from chainrule.tensor import Tensor, dual
+from chainrule.tensor import Tensor, current_tangent, dual
 from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure, tree_unflatten
 
 
 def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
     """(primal, tangent) of an output at ``level``; outputs without it have tangent 0."""
     if isinstance(out, Tensor) and out._fw is not None and out._fw[0] == level:
-        return out._fw[1], out._fw[2]
-    if not isinstance(out, Tensor | np.ndarray | np.generic | int | float | complex):
+        tangent = current_tangent(out, "jvp")
+        if tangent.dtype.kind == "c":
+            raise autograd.complex_error("jvp: an output's tangent is complex")
+        return out._fw[1], tangent
+    if not (isinstance(out, Tensor | np.ndarray | np.generic | int | float | complex)
+            or backend.on_device(out)):
         return out, None  # not an array (a string, an object): no tangent
-    dtype = out.dtype if isinstance(out, Tensor | np.ndarray) and out.dtype.kind == "f" else None
-    return out, np.zeros(np.shape(out), dtype or np.float64)
+    dtype = out.dtype if hasattr(out, "dtype") and out.dtype.kind == "f" else None
+    return out, backend.zeros(np.shape(out), dtype, like=out)
 
 
 def _dual_input(p: Any, t: Any, level: int, path: str) -> Tensor:
     checked = _float_array(p, "jvp", path)
     p = p if _takes_part(p) else checked  # rules on raw arrays run at NumPy speed
     if not _takes_part(t):
-        t = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=p.dtype)
+        t = t.data if isinstance(t, Tensor) else t
+        backend.check_same_device(f"jvp: the tangent of {path}", (p, t))
+        t = backend.as_array(t, dtype=p.dtype)
     if t.shape != p.shape:
         raise ValueError(f"jvp: the tangent of {path} has shape {t.shape}, the primal has "
                          f"shape {p.shape}")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.functional.forward import jvp
 from chainrule.functional.nesting import (
     _argnums,
@@ -24,18 +25,17 @@ from chainrule.functional.nesting import (
 from chainrule.functional.reverse import vjp
 from chainrule.ops.indexing import stack
 from chainrule.ops.shape import reshape
-from chainrule.tensor import Tensor
 from chainrule.tree import TreeDef, tree_flatten, tree_leaves_with_path, tree_unflatten
 
 
 def _float_dtype(x: Any) -> np.dtype:
-    return x.dtype if isinstance(x, Tensor | np.ndarray) and x.dtype.kind == "f" \
+    return x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" \
         else np.dtype(np.float64)
 
 
 def _basis(x: Any) -> list[np.ndarray]:
     """The unit vectors of x's input space, each shaped like x."""
-    eye = np.eye(int(np.size(x)), dtype=_float_dtype(x))
+    eye = backend.eye(int(np.size(x)), _float_dtype(x), like=x)
     return [row.reshape(np.shape(x)) for row in eye]
 
 
@@ -43,7 +43,7 @@ def _assemble(pieces: list, shape: tuple[int, ...], axis: int, like: Any) -> Any
     """Stack per-direction results (along the input axis for jacfwd, the output axis for
     jacrev), reshape to ``shape`` = out.shape + in.shape, in the dtype of input ``like``."""
     if not pieces:
-        return np.zeros(shape, _float_dtype(like))
+        return backend.zeros(shape, _float_dtype(like), like=like)
     return _in_dtype(reshape(stack(pieces, axis=axis), shape), like)
 
 
@@ -69,7 +69,8 @@ def _jacfwd_blocks(flat: _Flat, xs: list) -> tuple[list[list], tuple]:
         def f_j(xj: Any, j: int = j) -> tuple:
             return flat(*xs[:j], xj, *xs[j + 1:])
 
-        directions = _basis(x) or [np.zeros(np.shape(x))]  # empty x: one pass for the shapes
+        # an empty x: one pass for the shapes
+        directions = _basis(x) or [backend.zeros(np.shape(x), like=x)]
         passes = [jvp(f_j, (x,), (e,)) for e in directions]
         outs = passes[0][0]
         columns = [] if np.size(x) == 0 else [t for _, t in passes]
@@ -170,9 +171,10 @@ def _jacobian(f: Callable, argnums: int | Sequence[int], mode: str, explain: boo
         else:
             blocks = _jacrev_blocks(outs, vjp_fn, xs)
         choice = _choose(mode, n_in, _size(outs))
-        per_out = [_split_by(in_def.children, b) for b in blocks]
+        per_out: list[Any] = [_split_by(in_def.children, b) for b in blocks]
         per_out = [trees[0] if single else tuple(trees) for trees in per_out]
-        result = _export(tree_unflatten(flat.out_def, per_out), _returns_tensors(*args))
+        # flat.out_def: set (not None) by the calls of flat above
+        result = _export(tree_unflatten(flat.out_def, per_out), _returns_tensors(*args))  # type: ignore[arg-type]
         return (result, choice) if explain else result
 
     return _same_arguments(jac, f)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import autograd
+from chainrule import autograd, backend
 from chainrule.ops.elementwise import astype
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor, make
@@ -80,7 +80,7 @@ def _labels(f: Callable, n: int) -> list[str]:
 def _same_arguments(transformed: Callable, f: Callable) -> Callable:
     """Mark ``transformed`` as taking f's arguments, so that messages about it (a Hessian,
     grad of grad) name them as f does."""
-    transformed.__wrapped__ = f  # type: ignore[attr-defined]  (read by inspect.signature)
+    transformed.__wrapped__ = f  # type: ignore[attr-defined]  # read by inspect.signature
     return transformed
 
 
@@ -89,9 +89,11 @@ def _float_array(x: Any, op: str, path: str) -> np.ndarray:
     if isinstance(x, str | bytes):
         raise TypeError(f"{op}: {path}: a string ({x!r}) cannot be differentiated; "
                         "differentiate with respect to floating-point arrays only")
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
-    if arr.dtype.kind in "fc":
+    arr = x.data if isinstance(x, Tensor) else backend.as_array(x)
+    if arr.dtype.kind == "f":
         return arr
+    if arr.dtype.kind == "c":
+        raise autograd.complex_error(f"{op}: {path} has dtype {arr.dtype}")
     what = f"dtype {arr.dtype}" if arr.dtype.kind != "O" else f"a {type(x).__name__}"
     raise TypeError(f"{op}: {path}: {what} cannot be differentiated; differentiate with "
                     "respect to floating-point inputs (2.0, not 2; or x.astype(float))")
@@ -135,16 +137,21 @@ def _split_by(defs: Sequence[TreeDef], leaves: Sequence[Any]) -> list[Any]:
 def _in_dtype(g: Any, like: Any) -> Any:
     """A derivative with respect to ``like`` in like's dtype (a float32 input gets float32
     derivatives even where a float64 constant took part), as PyTorch and JAX give them."""
-    dtype = like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
+    dtype = like.dtype if hasattr(like, "dtype") else np.result_type(like)
+    if g.dtype != dtype and g.dtype.kind == "c":
+        raise autograd.complex_error("a complex derivative reached a real input")
     return g if g.dtype == dtype else astype(g, dtype)
 
 
 def _export_leaf(x: Any, as_tensor: bool) -> Any:
-    if not isinstance(x, Tensor | np.ndarray | np.generic | int | float | complex):
+    if not (isinstance(x, Tensor | np.ndarray | np.generic | int | float | complex)
+            or backend.on_device(x)):
         return x  # strings and other objects (in aux) pass through
     if as_tensor:
-        return x if isinstance(x, Tensor) else make(np.asarray(x), None)
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+        return x if isinstance(x, Tensor) else make(backend.as_array(x), None)
+    arr = x.data if isinstance(x, Tensor) else backend.as_array(x)
+    if backend.on_device(arr):
+        return arr  # a GPU scalar stays a 0-d array: reading it would wait for the GPU
     if arr.ndim == 0:
         return arr.item()
     return arr if arr.flags.writeable else arr.copy()
@@ -165,8 +172,11 @@ def _split_aux(result: Any, has_aux: bool, op: str) -> tuple[Any, Any]:
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int, op: str) -> tuple[tuple[int, ...], bool]:
-    single = isinstance(argnums, int | np.integer)
-    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    nums: tuple[int, ...]
+    if isinstance(argnums, int | np.integer):
+        single, nums = True, (int(argnums),)
+    else:
+        single, nums = False, tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
             raise ValueError(f"{op}: argnums {argnums} out of range for {nargs} argument(s)")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import autograd
+from chainrule import autograd, backend
 from chainrule.functional.nesting import (
     _any_takes_part,
     _argnums,
@@ -36,11 +36,11 @@ def _gradients(outs: Sequence[Any], cotangents: Sequence[Any], inputs: Sequence[
     reach, and f may have used tensors whose graph belongs to the caller."""
     pairs = [(o, c) for o, c in zip(outs, cotangents)
              if c is not None and isinstance(o, Tensor) and o.requires_grad]
-    found = [None] * len(inputs)
+    found: Sequence[Any] = [None] * len(inputs)
     if pairs:
         found = autograd.grad([o for o, _ in pairs], inputs, [c for _, c in pairs],
                               retain_graph=True, create_graph=create_graph, allow_unused=True)
-    return [np.zeros(x.shape, x.dtype) if g is None else _in_dtype(g, x)
+    return [backend.zeros(x.shape, x.dtype, like=x) if g is None else _in_dtype(g, x)
             for g, x in zip(found, inputs)]
 
 
@@ -106,7 +106,8 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
             what = f"shape {np.shape(out)}" if out_def.kind == "leaf" else f"a {out_def}"
             raise ValueError(f"grad: f must return a scalar, it returned {what}; "
                              "use jacrev or jacobian for non-scalar outputs, or vjp")
-        grads = _split_by(defs, _gradients([out], [np.ones(np.shape(out))], inputs, create))
+        seed = backend.ones(np.shape(out), like=out)
+        grads = _split_by(defs, _gradients([out], [seed], inputs, create))
         grads = _export(grads[0] if single else tuple(grads), as_tensor)
         value = _export(out, as_tensor)
         return ((value, _export(aux, as_tensor)) if has_aux else value), grads

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.functional.forward import jvp
 from chainrule.functional.nesting import _export, _float_array, _returns_tensors
 from chainrule.ops.indexing import stack
@@ -22,7 +23,7 @@ def _derivatives(f: Callable, order: int) -> Callable:
     lower = _derivatives(f, order - 1)
 
     def all_derivatives(x: Any) -> tuple:
-        values, tangents = jvp(lower, (x,), (np.ones(np.shape(x)),))
+        values, tangents = jvp(lower, (x,), (backend.ones(np.shape(x), like=x),))
         return (*values, tangents[-1])
 
     return all_derivatives

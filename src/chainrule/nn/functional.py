@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule.jit.hook import Traced
 from chainrule.ops.nn import log_softmax, softmax
 from chainrule.tensor import Tensor
@@ -31,15 +31,15 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return x.shape if isinstance(x, Tensor | np.ndarray) else np.shape(x)
+    return x.shape if hasattr(x, "shape") else np.shape(x)
 
 
 def _dtype(x: Any) -> np.dtype:
-    return x.dtype if isinstance(x, Tensor | np.ndarray) else np.asarray(x).dtype
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
 def _raw(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.data if isinstance(x, Tensor) else backend.as_array(x)
 
 
 def _check_reduction(reduction: str, op: str) -> None:
@@ -60,7 +60,7 @@ def _target_like(target: Any, pred: Any) -> Any:
     if isinstance(target, Tensor):
         return target
     dt = _dtype(pred)
-    return np.asarray(target, dtype=dt if dt.kind == "f" else None)
+    return backend.as_array(target, dtype=dt if dt.kind == "f" else None)
 
 
 def _same_shape(pred: Any, target: Any, op: str) -> None:
@@ -87,8 +87,9 @@ def _labels(labels: Any, n: int, c: int, op: str) -> np.ndarray:
                          f"expected shape ({n},)")
     if isinstance(y, Traced):  # values unknown while jit traces: the primitive checks them
         return y
-    if y.size and (y.min() < 0 or y.max() >= c):
-        bad = (y < 0) | (y >= c)
+    bad = (y < 0) | (y >= c)
+    if y.size and bad.any():  # labels on a GPU: one wait for it (host labels: none)
+        y, bad = backend.to_numpy(y), backend.to_numpy(bad)
         raise ValueError(f"{op}: labels must lie in [0, {c}), got {np.unique(y[bad])[:10].tolist()}"
                          f" (at positions {np.flatnonzero(bad)[:10].tolist()})")
     return y

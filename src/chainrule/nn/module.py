@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.nn.serialization import load, save
 from chainrule.tensor import Tensor
 
@@ -162,7 +163,7 @@ class Module:
         names missing from ``state`` or not parameters of this module.
         """
         own = dict(self.named_parameters())
-        values = {name: np.asarray(v.data if isinstance(v, Tensor) else v)
+        values = {name: backend.as_array(v.data if isinstance(v, Tensor) else v)
                   for name, v in state.items()}
         problems = []
         if strict:
@@ -182,7 +183,7 @@ class Module:
                              + "; ".join(problems))
         for name, p in own.items():
             if name in values:
-                np.copyto(p.data, values[name])
+                np.copyto(p.data, backend.to_device(values[name], p.device))  # host -> GPU too
                 p._version += 1
 
     def save(self, path: str | Path) -> Path:
@@ -192,6 +193,42 @@ class Module:
     def load(self, path: str | Path, strict: bool = True) -> Module:
         """Read parameters from an ``.npz`` file (see :func:`chainrule.nn.load`)."""
         return load(self, path, strict)
+
+    # ----- devices and other libraries -----------------------------------------------
+    def to(self, device: str) -> Module:
+        """Move every parameter to ``device`` (``"cpu"``, ``"cuda"``) in place (the same
+        Parameter objects: an optimizer made before or after sees them); their gradients
+        are dropped. Returns self."""
+        for p in self.parameters():
+            data = backend.to_device(p._data, device)
+            if data is not p._data:
+                p._data, p.grad = data, None
+                p._version += 1
+        return self
+
+    def cpu(self) -> Module:
+        """``to("cpu")``."""
+        return self.to("cpu")
+
+    def cuda(self) -> Module:
+        """``to("cuda")``."""
+        return self.to("cuda")
+
+    @staticmethod
+    def from_torch(module: Any) -> Module:
+        """A ``torch.nn.Module`` (Linear, activations, Sequential) as the chainrule module
+        computing the same function, with copies of its parameters on its device; see
+        :mod:`chainrule.nn.torch_import`."""
+        from chainrule.nn.torch_import import from_torch
+
+        return from_torch(module)
+
+    def to_torch(self) -> Any:
+        """This module as a ``torch.nn.Module`` with copies of its parameters (Linear
+        weights transposed to PyTorch's ``(out, in)``); see :mod:`chainrule.nn.torch_export`."""
+        from chainrule.nn.torch_export import to_torch  # it imports the layers, built on this
+
+        return to_torch(self)
 
     # ----- printing ----------------------------------------------------------
     def extra_repr(self) -> str:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
+
+from chainrule import backend
 
 if TYPE_CHECKING:
     from chainrule.nn.module import Module
@@ -28,16 +31,24 @@ def save(module: Module, path: str | Path) -> Path:
     """Write ``module.state_dict()`` to ``path`` (``.npz`` added if missing, as NumPy
     does), atomically: a reader never sees a half-written file. Returns the path."""
     path = _npz_path(path)
+    state = {name: backend.to_numpy(v) for name, v in module.state_dict().items()}  # GPU: copied
+    # ignore: NumPy's stub types **kwds as if a name could be allow_pickle (a bool)
+    write_atomically(path, lambda f: np.savez(f, **state))  # type: ignore[arg-type]
+    return path
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it to ``path``: a
+    reader (or a run killed half-way) sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **module.state_dict())
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
-    return path
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -11,11 +11,12 @@ no rules of their own and differentiate to any order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule import backend
 from chainrule.jit.hook import Traced
 from chainrule.ops.indexing import getitem
 from chainrule.ops.shape import named_error, reshape, swapaxes, transpose
@@ -37,7 +38,7 @@ def values(x: Any) -> np.ndarray:
     differentiated."""
     if isinstance(x, Tensor):
         return x._data
-    return x if isinstance(x, Traced) else np.asarray(x)  # jit's traced value stays one
+    return x if isinstance(x, Traced) else backend.as_array(x)  # jit's traced value stays one
 
 
 def gather(x: Any, index: Any) -> Any:
@@ -156,7 +157,7 @@ def sort(x: Any, axis: int | None = -1, kind: str | None = None,
 
 
 def partition(x: Any, kth: int | Sequence[int], axis: int | None = -1,
-              kind: str = "introselect") -> Any:
+              kind: Literal["introselect"] = "introselect") -> Any:
     """``np.partition``: x rearranged along ``axis`` so that the element at each ``kth``
     position is the one a sort would put there, smaller ones before and larger after.
 

@@ -2,15 +2,18 @@
 
 Every binary primitive broadcasts as NumPy does; its vjp rules return
 cotangents of the broadcast shape and the engine sums them back to each
-input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape`).
+input's shape in one place (:func:`chainrule.ops.shape.sum_to_shape <chainrule.sum_to_shape>`).
 Read each block as: forward, then ``d out`` in terms of ``d x``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.primitive import primitive
+from chainrule.tensor import Tensor
 
 
 # ----- bad operands ----------------------------------------------------------
@@ -28,7 +31,7 @@ def unsupported_type(op: str, *operands: object) -> TypeError | None:
     return None
 
 
-def operand_error(op: str, error: Exception, *operands: object) -> Exception:
+def operand_error(op: str, error: Exception, *operands: Any) -> Exception:
     """What to raise after NumPy refused ``op``'s operands: a TypeError naming an operand of
     an unsupported type, a ValueError naming shapes that do not broadcast, or else NumPy's
     own message under the op's name. Only the failing call pays; the hot path is NumPy's."""
@@ -213,8 +216,9 @@ def sin(x, out=None):
     return np.sin(x, out=out)
 
 
-sin.defvjp(lambda g, ans, x: g * cos(x))               # d sin x = cos x dx
-sin.defjvp(lambda t, ans, x: t * cos(x))
+# ignore[has-type]: mypy cannot type cos, a decorated function, before its def below
+sin.defvjp(lambda g, ans, x: g * cos(x))  # type: ignore[has-type]  # d sin x = cos x dx
+sin.defjvp(lambda t, ans, x: t * cos(x))  # type: ignore[has-type]
 
 
 @primitive
@@ -270,7 +274,7 @@ softplus.defjvp(lambda t, ans, x: t * sigmoid(x))
 
 @primitive
 def relu(x, out=None):
-    """max(x, 0)."""
+    """max(x, 0). Subgradient at the kink: 0 at x = 0 (``[x > 0]``), as PyTorch."""
     return np.maximum(x, 0, out=out)
 
 
@@ -280,12 +284,13 @@ relu.defjvp(lambda t, ans, x: t * (x > 0))
 
 @primitive
 def abs(x):
-    """|x|"""
+    """``|x|``. Subgradient at the kink: sign(0) = 0 at x = 0, as PyTorch."""
     return np.abs(x)
 
 
-abs.defvjp(lambda g, ans, x: g * sign(x))              # d |x| = sign(x) dx
-abs.defjvp(lambda t, ans, x: t * sign(x))
+# ignore[has-type]: mypy cannot type sign, a decorated function, before its def below
+abs.defvjp(lambda g, ans, x: g * sign(x))  # type: ignore[has-type]  # d |x| = sign(x) dx
+abs.defjvp(lambda t, ans, x: t * sign(x))  # type: ignore[has-type]
 
 
 @primitive
@@ -306,7 +311,8 @@ def _share(g, x, y):
 
 @primitive
 def maximum(x, y, out=None):
-    """Elementwise larger of x and y."""
+    """Elementwise larger of x and y. On a tie (x == y) each gets half the gradient,
+    as in PyTorch."""
     try:
         return np.maximum(x, y, out=out)
     except (TypeError, ValueError) as e:
@@ -321,7 +327,8 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
 
 @primitive
 def minimum(x, y, out=None):
-    """Elementwise smaller of x and y."""
+    """Elementwise smaller of x and y. On a tie (x == y) each gets half the gradient,
+    as in PyTorch."""
     try:
         return np.minimum(x, y, out=out)
     except (TypeError, ValueError) as e:
@@ -334,25 +341,50 @@ minimum.defjvp(lambda t, ans, x, y: _share(t, y, x),
                lambda t, ans, x, y: _share(t, x, y))
 
 
-def _inside(x, a_min, a_max):
-    """The mask a_min <= x <= a_max (a missing bound always holds)."""
-    if a_min is None:
-        return x <= a_max
-    return x >= a_min if a_max is None else (x >= a_min) & (x <= a_max)
+def _clip_masks(x, a_min, a_max):
+    """Where clip's result is x, a_min and a_max (boolean arrays, PyTorch's clamp choice):
+    x wins on a_min <= x <= a_max, bounds included; a_min where x < a_min < a_max;
+    a_max where x > a_max or a_max < a_min (NumPy then returns a_max). With a_min == a_max
+    and x outside, nothing gets the gradient, as in PyTorch."""
+    x, lo, hi = (v._data if isinstance(v, Tensor) else v for v in (x, a_min, a_max))
+    on_x, on_lo, on_hi = True, False, False
+    if lo is not None:
+        on_x, on_lo = np.greater_equal(x, lo), np.less(x, lo)
+    if hi is not None:
+        on_x, on_hi = on_x & np.less_equal(x, hi), np.greater(x, hi)
+    if lo is not None and hi is not None:
+        on_lo, on_hi = on_lo & np.less(lo, hi), on_hi | np.less(hi, lo)
+    return on_x, on_lo, on_hi
 
 
 @primitive
-def clip(x, a_min=None, a_max=None):
-    """x limited to [a_min, a_max] (either bound may be None)."""
+def _clip(x, a_min, a_max):
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
-    return np.clip(x, a_min, a_max)
+    try:
+        return np.clip(x, a_min, a_max)
+    except (TypeError, ValueError) as e:
+        raise operand_error("clip", e, *(v for v in (x, a_min, a_max) if v is not None)) from None
 
 
-clip.defvjp(lambda g, ans, x, a_min=None, a_max=None: g * _inside(x, a_min, a_max),
-            None, None)                                # d clip x = [a_min <= x <= a_max] dx
-clip.defjvp(lambda t, ans, x, a_min=None, a_max=None: t * _inside(x, a_min, a_max),
-            None, None)
+def clip(x, a_min=None, a_max=None):
+    """x limited to [a_min, a_max] (either bound may be None; bounds broadcast with x and
+    may be Tensors that require grad, as in ``torch.clamp``).
+
+    Subgradient at the bounds: x == a_min or x == a_max passes the gradient to x (the
+    interval is closed), as PyTorch does; a bound gets it where it is the result
+    (see :func:`_clip_masks`)."""
+    return _clip(x, a_min, a_max)
+
+
+_clip.name = "clip"
+# d clip(x, lo, hi) = [lo <= x <= hi] dx + [x < lo < hi] dlo + [x > hi or hi < lo] dhi
+_clip.defvjp(lambda g, ans, x, a_min, a_max: g * _clip_masks(x, a_min, a_max)[0],
+             lambda g, ans, x, a_min, a_max: g * _clip_masks(x, a_min, a_max)[1],
+             lambda g, ans, x, a_min, a_max: g * _clip_masks(x, a_min, a_max)[2])
+_clip.defjvp(lambda t, ans, x, a_min, a_max: t * _clip_masks(x, a_min, a_max)[0],
+             lambda t, ans, x, a_min, a_max: t * _clip_masks(x, a_min, a_max)[1],
+             lambda t, ans, x, a_min, a_max: t * _clip_masks(x, a_min, a_max)[2])
 
 
 @primitive

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.shape import unsqueeze
 from chainrule.primitive import EachArgument, primitive
+from chainrule.tensor import Tensor
 
 
 def _basic(index) -> bool:
@@ -33,11 +35,11 @@ def getitem(x, index):
 @primitive
 def scatter_add(g, index, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeats accumulate)."""
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = backend.zeros(shape, np.result_type(g), like=g)
     if _basic(index):
         out[index] = g
     else:
-        np.add.at(out, index, g)
+        backend.add_at(out, index, g)
     return out
 
 
@@ -70,7 +72,8 @@ _concatenate.defjvp(EachArgument(lambda i, t, ans, *arrays, axis=0: _concatenate
 
 def concatenate(arrays: Sequence, axis: int = 0):
     """Join arrays along an existing axis."""
-    arrays = list(arrays)
+    # nested lists as arrays (a list operand's forward tangent would be ``list * 0``)
+    arrays = [a if isinstance(a, Tensor) else backend.as_array(a) for a in arrays]
     if not arrays:
         raise ValueError("concatenate: need at least one array")
     shapes = [np.shape(a) for a in arrays]
@@ -140,7 +143,7 @@ pad.defjvp(lambda t, ans, x, pad_width, constant_values=0: pad(t, pad_width, 0),
 @primitive
 def index_update(x, index, value):
     """A copy of x with ``x[index] = value`` (the out-of-place form of assignment)."""
-    out = np.array(x, copy=True)
+    out = backend.copy(x)
     out[index] = value
     return out
 
@@ -152,9 +155,10 @@ def _kept_writes(g, index, shape):
     part = getitem(g, index)
     if _basic(index):
         return part
+    xp = backend.array_namespace(g)  # the index may be on a GPU with g: compute there
     written = np.shape(part)
-    ids = np.arange(int(np.prod(written))).reshape(written)
-    owner = index_update(np.full(shape, -1), index, ids)  # primitives: a traced index works
+    ids = xp.arange(int(np.prod(written))).reshape(written)
+    owner = index_update(xp.full(shape, -1), index, ids)  # primitives: a traced index works
     return part * (getitem(owner, index) == ids)
 
 
@@ -167,4 +171,14 @@ index_update.defjvp(lambda t, ans, x, index, value: index_update(t, index, 0.0),
                     lambda t, ans, x, index, value: index_update(ans * 0, index, t))
 
 
-NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad}
+def pad_numpy(array, pad_width, mode="constant", constant_values=0):
+    """``np.pad`` on Tensors: ``mode='constant'`` (the only mode differentiated) is
+    :func:`pad`; any other mode is refused by name."""
+    if mode != "constant":
+        raise NotImplementedError(f"np.pad: mode={mode!r} is not differentiable in chainrule "
+                                  "(only mode='constant'); build it from slices and "
+                                  "concatenate")
+    return pad(array, pad_width, constant_values)
+
+
+NUMPY = {np.concatenate: concatenate, np.stack: stack, np.split: split, np.pad: pad_numpy}

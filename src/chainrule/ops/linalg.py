@@ -8,7 +8,8 @@ import string
 
 import numpy as np
 
-from chainrule.ops.elementwise import abs, mul, unsupported_type, where
+from chainrule import backend
+from chainrule.ops.elementwise import abs, mul, sign, unsupported_type, where
 from chainrule.ops.reduce import _spread, max, min, sum
 from chainrule.ops.shape import (
     broadcast_to,
@@ -62,14 +63,20 @@ matmul.defjvp(lambda t, ans, a, b: matmul(t, b),
 
 
 def dot(a, b):
-    """np.dot for scalars, vectors and matrices (use matmul or einsum beyond 2-D)."""
+    """np.dot: a product for scalars, matmul up to 2-D; beyond, NumPy's N-d rule (a sum over
+    a's last axis and b's second-to-last: ``dot(a, b)[i, j, k, m] = sum(a[i, j, :] *
+    b[k, :, m])``) as an einsum, whose rules give the derivative."""
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return mul(a, b)
-    if na > 2 or nb > 2:
-        raise ValueError(f"dot: shapes {np.shape(a)} and {np.shape(b)}: N-d dot is not "
-                         "supported; use matmul or einsum")
-    return matmul(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    if np.shape(a)[-1] != np.shape(b)[-2 if nb > 1 else -1]:
+        raise ValueError(f"dot: shapes {np.shape(a)} and {np.shape(b)} not aligned")
+    letters = "abcdefghijklmnopqrstuvwxy"
+    sa, sb = letters[:na - 1] + "z", letters[na - 1:na + nb - 1]
+    sb = sb[:-2] + "z" + sb[-1] if nb > 1 else "z"
+    return einsum(f"{sa},{sb}->{sa[:-1]}{sb.replace('z', '')}", a, b)
 
 
 def outer(a, b):
@@ -125,7 +132,8 @@ def _einsum_vjp(i, g, ans, subscripts, *operands):
     sizes: dict[str, int] = {}
     for s, o in zip(ins, operands):
         for c, n in zip(s, o.shape):
-            sizes[c] = builtins.max(sizes.get(c, 1), n)  # '...' axes may broadcast
+            if sizes.get(c, 1) == 1:  # '...' axes may broadcast (a size 1 against 0 or n)
+                sizes[c] = n
     others, other_ops = [], []
     for j, (s, o) in enumerate(zip(ins, operands)):
         if j != k:
@@ -156,7 +164,7 @@ def _on_diagonals(r, unique, target, sizes):
             eyes.append(c + fresh)
             c = fresh
         renamed += c
-    identities = [np.eye(sizes[e[0]], dtype=r.dtype) for e in eyes]
+    identities = [backend.eye(sizes[e[0]], r.dtype, like=r) for e in eyes]
     return einsum(",".join([unique, *eyes]) + "->" + renamed, r, *identities)
 
 
@@ -183,9 +191,10 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 @primitive
 def diagonal_embed(d, shape, offset=0, axis1=0, axis2=1):
     """Zeros of ``shape`` with ``d`` written on the diagonal: the transpose of diagonal."""
-    out = np.zeros(shape, dtype=np.result_type(d))
+    out = backend.zeros(shape, np.result_type(d), like=d)
     view = np.diagonal(out, offset, axis1, axis2)
-    view.flags.writeable = True
+    if hasattr(view.flags, "writeable"):  # NumPy's diagonal view is read-only (CuPy's isn't)
+        view.flags.writeable = True
     view[...] = d
     return out
 
@@ -222,11 +231,46 @@ _norm2.defjvp(lambda t, ans, x, axis=None, keepdims=False:
               sum(x * t, axis=axis, keepdims=keepdims) / where(ans == 0, 1.0, ans))
 
 
+@primitive
+def _pnorm(x, p, axis=None, keepdims=False):
+    try:
+        return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1 / p)
+    except ValueError as e:
+        raise named_error("norm", e, x) from None
+
+
+def _pow_or_zero(y, e):
+    """y ** e, taken as 0 where y == 0 (the masked base keeps every derivative finite)."""
+    zero = y == 0
+    return where(zero, 0.0, where(zero, 1.0, y) ** e)
+
+
+def _pnorm_factor(x, p):
+    """sign(x) |x|^(p-1), taken as 0 where x = 0 (for p < 1 the true slope is infinite)."""
+    return sign(x) * _pow_or_zero(abs(x), p - 1)
+
+
+_pnorm.name = "norm"
+# d ||x||_p = sum_i sign(x_i) |x_i|^(p-1) ||x||_p^(1-p) dx_i; where x_i = 0 (p < 1) or
+# ||x||_p = 0 (p > 1) that factor is taken as 0: a finite subgradient, PyTorch's choice
+_pnorm.defvjp(lambda g, ans, x, p, axis=None, keepdims=False:
+              _spread(g * _pow_or_zero(ans, 1 - p), x.shape, axis, keepdims, "norm")
+              * _pnorm_factor(x, p), None)
+_pnorm.defjvp(lambda t, ans, x, p, axis=None, keepdims=False:
+              sum(t * _pnorm_factor(x, p), axis=axis, keepdims=keepdims)
+              * _pow_or_zero(ans, 1 - p), None)
+
+
 def norm(x, ord=None, axis=None, keepdims: bool = False):
     """``np.linalg.norm``: over one axis (or a 1-D array) the vector norm
-    (sum |x|^p)^(1/p) for ord None/2, 1, inf, -inf or any other p; over two axes (or a 2-D
+    ``(sum |x|^p)^(1/p)`` for ord None/2, 1, inf, -inf or any other p; over two axes (or a 2-D
     array) the matrix norm for ord None/'fro', 1, -1 (column sums), inf, -inf (row sums).
-    With ``ord`` and ``axis`` both None, the 2-norm of all the entries."""
+    With ``ord`` and ``axis`` both None, the 2-norm of all the entries.
+
+    Subgradients at the kinks (PyTorch's choices): at x = 0 every vector norm has gradient
+    0; ord=1 uses sign(0) = 0 per entry; for 0 < p < 1 an entry x_i = 0 gets 0 (the slope
+    there is infinite); inf/-inf and the matrix norms 1/inf split the gradient evenly
+    between tied entries (or tied column/row sums), as ``max`` does."""
     nd = np.ndim(x)
     if axis is None:
         if ord is None:
@@ -254,7 +298,7 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == -np.inf:
         return min(abs(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, int | float | np.number) and ord > 0:
-        return sum(abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1 / ord)
+        return _pnorm(x, float(ord), axis=axis, keepdims=keepdims)
     raise ValueError(f"norm: ord={ord!r} is not supported for vectors (use None, a number "
                      "p > 0, inf or -inf)")
 
@@ -274,7 +318,25 @@ def _matrix_norm(x, ord, axes, keepdims):
     return r if keepdims else squeeze(r, (rows, cols))
 
 
+def einsum_any_form(*args, optimize=False):
+    """``np.einsum`` in either of NumPy's forms: ``(subscripts, *operands)``, or the sublist
+    form ``(op0, sublist0, op1, sublist1, ..., [sublist_out])`` (axis numbers 0-51 and
+    Ellipsis), which is spelled as subscripts first. ``optimize`` is accepted and ignored."""
+    if not args or isinstance(args[0], str):
+        return einsum(*args)
+    letters = string.ascii_lowercase + string.ascii_uppercase
+
+    def spell(sublist):
+        return "".join("..." if s is Ellipsis else letters[s] for s in sublist)
+
+    operands, subs = list(args[0:-1:2] if len(args) % 2 else args[0::2]), args[1::2]
+    spec = ",".join(spell(s) for s in subs)
+    if len(args) % 2:
+        spec += "->" + spell(args[-1])
+    return einsum(spec, *operands)
+
+
 NUMPY = {
-    np.matmul: matmul, np.dot: dot, np.outer: outer, np.einsum: einsum, np.trace: trace,
+    np.matmul: matmul, np.dot: dot, np.outer: outer, np.einsum: einsum_any_form, np.trace: trace,
     np.diagonal: diagonal, np.linalg.norm: norm,
 }

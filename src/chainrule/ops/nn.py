@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import astype, exp
 from chainrule.ops.indexing import getitem
 from chainrule.ops.linalg import _matmul_error, matmul
@@ -15,7 +16,7 @@ from chainrule.primitive import primitive
 
 def _log_normalizer(x, axis):
     """logsumexp(x) along ``axis`` (kept), with the max subtracted first."""
-    x = np.asarray(x)
+    x = backend.as_array(x)
     m = x.max(axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
     return np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
@@ -80,20 +81,25 @@ linear.defjvp(lambda t, ans, x, w, b: matmul(t, w),
               lambda t, ans, x, w, b: t)
 
 
-def _one_hot(labels, n, dtype):
-    """Rows e_label: a comparison, so that traced labels (chainrule.jit) work too."""
-    return astype(getitem(labels, (slice(None), None)) == np.arange(n), dtype)
+def _one_hot(labels, n, dtype, like):
+    """Rows e_label, as a comparison (so that traced labels, chainrule.jit, work too), on
+    the device of ``like``."""
+    classes = backend.asarray_like(np.arange(n), like)
+    if backend.on_device(getattr(like, "_data", like)):
+        labels = backend.asarray_like(labels, like)
+    return astype(getitem(labels, (slice(None), None)) == classes, dtype)
 
 
 def _check_labels(logits, labels) -> None:
-    shape, labels = np.shape(logits), np.asarray(labels)
+    shape, labels = np.shape(logits), backend.as_array(labels)
     if len(shape) != 2 or labels.shape != shape[:1]:
         raise ValueError(f"cross_entropy_logits: logits of shape {shape} need (N, C) with "
                          f"labels of shape (N,), got labels of shape {labels.shape}")
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy_logits: labels must be integers, not {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= shape[1]):
-        bad = labels[(labels < 0) | (labels >= shape[1])][0]
+    outside = (labels < 0) | (labels >= shape[1])
+    if labels.size and outside.any():  # labels on a GPU: one wait for it (host labels: none)
+        bad = backend.to_numpy(labels[outside])[0]
         raise ValueError(f"cross_entropy_logits: label {bad} is outside the {shape[1]} "
                          f"classes 0..{shape[1] - 1}")
 
@@ -102,7 +108,7 @@ def _check_labels(logits, labels) -> None:
 def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
     _check_labels(logits, labels)
-    logits = np.asarray(logits)
+    logits = backend.as_array(logits)
     picked = logits[np.arange(len(labels)), labels]
     return np.mean(_log_normalizer(logits, -1)[:, 0] - picked)
 
@@ -110,18 +116,18 @@ def cross_entropy_logits(logits, labels):
 def _ce_vjp(g, ans, logits, labels):
     # d CE = <softmax(z) - onehot(y), dz> / N
     n, c = logits.shape
-    if isinstance(logits, np.ndarray):  # an ordinary backward: plain NumPy, in place
+    if backend.is_array(logits):  # an ordinary backward: raw arrays, in place
         p = softmax.forward(logits)
         p[np.arange(n), labels] -= 1
         return p * (g / n)
     p = softmax(logits, axis=-1)  # differentiable (create_graph=True): no in-place change
-    return (p - _one_hot(labels, c, p.dtype)) * (g / n)
+    return (p - _one_hot(labels, c, p.dtype, p)) * (g / n)
 
 
 def _ce_jvp(t, ans, logits, labels):
     n, c = logits.shape
     p = softmax(logits, axis=-1)
-    return sum((p - _one_hot(labels, c, p.dtype)) * t) / n
+    return sum((p - _one_hot(labels, c, p.dtype, p)) * t) / n
 
 
 cross_entropy_logits.defvjp(_ce_vjp, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import operand_error, sign, ufunc_call, unsupported_type, where
 from chainrule.primitive import primitive
 from chainrule.tensor import Tensor
@@ -25,7 +26,7 @@ def _raw(a):
 # ----- fabs ---------------------------------------------------------------------------
 @primitive
 def fabs(x):
-    """|x| as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0."""
+    """``|x|`` as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0."""
     return ufunc_call("fabs", np.fabs, x)
 
 
@@ -196,7 +197,7 @@ heaviside.defjvp(_flat,
 
 @primitive
 def copysign(x, y):
-    """|x| with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
+    """``|x|`` with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
     is +-sign(x) (0 at the kink x = 0, as for abs); in y it is 0 (a jump at y = 0)."""
     return ufunc_call("copysign", np.copysign, x, y)
 
@@ -210,10 +211,53 @@ def _dcopysign(g, x, y):
 copysign.defvjp(lambda g, ans, x, y: _dcopysign(g, x, y), _flat)
 copysign.defjvp(lambda t, ans, x, y: _dcopysign(t, x, y), _flat)
 
+# ----- complex parts of a real array -------------------------------------------------------
+def _real_part(name: str, numpy_f, doc: str, derivative):
+    """``numpy_f`` (np.real, np.conj, ...) on a real array, where it is x itself or a
+    constant; complex input is refused (chainrule differentiates real values only)."""
+
+    def forward(x):
+        if np.iscomplexobj(x):
+            from chainrule.autograd import complex_error
+
+            raise complex_error(f"{name} of an array of dtype {np.result_type(x)}")
+        return backend.copy(numpy_f(x))
+
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = doc
+    return primitive(forward).defvjp(derivative).defjvp(derivative)
+
+
+def _identity(g, ans, x):
+    return g
+
+
+# d real(x) = d conj(x) = dx for real x; imag(x) = 0 and angle(x) in {0, pi}: derivative 0
+real = _real_part("real", np.real, "x itself for real x (a copy).", _identity)
+conj = conjugate = _real_part("conj", np.conj, "x itself for real x (a copy).", _identity)
+real_if_close = _real_part("real_if_close", np.real_if_close, "x itself for real x (a copy).",
+                           _identity)
+imag = _real_part("imag", np.imag, "0 for real x: its derivative is 0.", _flat)
+angle = _real_part("angle", np.angle, "0 where x >= 0, pi where x < 0 (real x): piecewise "
+                   "constant, derivative 0.", _flat)
+__all__ += ["angle", "conj", "conjugate", "imag", "real", "real_if_close"]
+
+
+@primitive
+def floor_divide(x, y):
+    """floor(x / y) (Python's ``x // y``). Piecewise constant in both: derivative 0."""
+    return ufunc_call("floor_divide", np.floor_divide, x, y)
+
+
+floor_divide.defvjp(_flat, _flat)                      # d floor(x / y) = 0 between the jumps
+floor_divide.defjvp(_flat, _flat)
+__all__ += ["floor_divide"]
+
 # The NumPy ufuncs and functions this module answers on Tensors (chainrule.numpy_interop).
 NUMPY = {
     np.fabs: fabs, np.fmax: fmax, np.fmin: fmin, np.remainder: remainder, np.fmod: fmod,
     np.floor: floor, np.ceil: ceil, np.trunc: trunc, np.rint: rint, np.fix: fix,
     np.round: round, np.around: round, np.nan_to_num: nan_to_num, np.heaviside: heaviside,
-    np.copysign: copysign,
+    np.copysign: copysign, np.real: real, np.imag: imag, np.conjugate: conj,
+    np.real_if_close: real_if_close, np.angle: angle, np.floor_divide: floor_divide,
 }

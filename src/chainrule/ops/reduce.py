@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.elementwise import astype, exp, sqrt, where
 from chainrule.ops.shape import (
     broadcast_to,
     named_error,
     normalize_axes,
     reshape,
-    swapaxes,
     transpose,
+    unsqueeze,
 )
 from chainrule.primitive import primitive
 
@@ -77,8 +78,11 @@ def var(x, axis=None, ddof: int = 0, keepdims: bool = False):
 
 
 def std(x, axis=None, ddof: int = 0, keepdims: bool = False):
-    """Standard deviation: sqrt(var)."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    """Standard deviation: sqrt(var). Over one element it is 0 whatever x is, so its
+    derivative is 0 (returned as var, also 0 there, whose rules give 0 where sqrt's would
+    give 0/0)."""
+    v = var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    return v if _count(np.shape(x), axis, "std") == 1 else sqrt(v)
 
 
 def _winners(g, ans, x, axis, keepdims, op):
@@ -90,12 +94,14 @@ def _winners(g, ans, x, axis, keepdims, op):
 
 def _ones(ans, x):
     """Ones shaped like the reduction's result (the share of each winner, for the jvp)."""
-    return np.ones(np.shape(ans), dtype=x.dtype)
+    return backend.ones(np.shape(ans), x.dtype, like=x)
 
 
 @primitive
 def max(x, axis=None, keepdims=False):
-    """Largest element over ``axis``."""
+    """Largest element over ``axis``. Tied maxima share the gradient evenly, as PyTorch's
+    ``amax`` and full ``max(x)`` do (``torch.max(x, dim)`` instead gives it all to the index
+    it returns)."""
     if np.size(x) == 0:
         raise ValueError(f"max: empty array of shape {np.shape(x)} has no maximum")
     try:
@@ -113,7 +119,7 @@ max.defjvp(lambda t, ans, x, axis=None, keepdims=False:
 
 @primitive
 def min(x, axis=None, keepdims=False):
-    """Smallest element over ``axis``."""
+    """Smallest element over ``axis``. Tied minima share the gradient evenly (see ``max``)."""
     if np.size(x) == 0:
         raise ValueError(f"min: empty array of shape {np.shape(x)} has no minimum")
     try:
@@ -129,34 +135,44 @@ min.defjvp(lambda t, ans, x, axis=None, keepdims=False:
                keepdims=keepdims))
 
 
+def _reduced_last(x, axis):
+    """``x`` with the reduced axes moved to the end and merged into one, and the
+    permutation used (to move them back)."""
+    axes = normalize_axes(axis, np.ndim(x), "prod")
+    rest = tuple(i for i in range(np.ndim(x)) if i not in axes)
+    return reshape(transpose(x, rest + axes), tuple(x.shape[i] for i in rest) + (-1,)), rest + axes
+
+
+def _restored(out, x, order):
+    """The inverse of :func:`_reduced_last` for a result with the merged axis."""
+    out = reshape(out, tuple(x.shape[i] for i in order))
+    return transpose(out, tuple(int(i) for i in np.argsort(order)))
+
+
 def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
     """For every element, the product of the *other* elements along ``axis``:
     exclusive cumulative products from the left times those from the right,
-    so zeros need no division."""
-    axes = normalize_axes(axis, x.ndim, "prod")
-    rest = tuple(i for i in range(x.ndim) if i not in axes)
-    moved = np.transpose(x, rest + axes).reshape([x.shape[i] for i in rest] + [-1])
-    ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+    so zeros need no division (an ordinary backward: raw arrays, O(n))."""
+    moved, order = _reduced_last(x, axis)
+    ones = backend.ones(moved.shape[:-1] + (1,), x.dtype, like=x)
     left = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    out = (left * right).reshape([x.shape[i] for i in rest + axes])
-    return np.transpose(out, np.argsort(rest + axes))
+    return _restored(left * right, x, order)
+
+
+def _exclusive_products_recorded(x, axis):
+    """The same from primitives, so that it can be differentiated again (create_graph,
+    nested jvp), zeros included: row i of an n x n stack holds the factors with x_i
+    replaced by 1, and ``prod`` reduces each row (O(n^2) along the reduced axes)."""
+    moved, order = _reduced_last(x, axis)
+    eye = backend.eye(moved.shape[-1], bool, like=x)
+    return _restored(prod(where(eye, 1.0, unsqueeze(moved, -2)), axis=-1), x, order)
 
 
 def _others(ans, x, axis, keepdims):
-    """prod_{j != i} x_j along ``axis``, for every element i, without dividing (zeros are
-    fine): on raw arrays by exclusive cumulative products; on Tensors (a differentiable
-    backward, or jit) as a product over a new axis where x_i is replaced by 1, built from
-    primitives so that it can be differentiated again (n times the memory, n the count)."""
-    if isinstance(x, np.ndarray):
+    if backend.is_array(x):
         return _exclusive_products(x, axis)
-    axes = normalize_axes(axis, x.ndim, "prod")
-    rest = tuple(i for i in range(x.ndim) if i not in axes)
-    n = _count(x.shape, axis, "prod")
-    moved = reshape(transpose(x, rest + axes), tuple(x.shape[i] for i in rest) + (n, 1))
-    spread = where(np.eye(n, dtype=bool), 1.0, swapaxes(moved, -1, -2))  # [.., i, k]
-    out = reshape(prod(spread, axis=-1), tuple(x.shape[i] for i in rest + axes))
-    return transpose(out, tuple(np.argsort(rest + axes)))
+    return _exclusive_products_recorded(x, axis)
 
 
 @primitive

@@ -97,8 +97,8 @@ def swapaxes(x, axis1, axis2):
         raise named_error("swapaxes", e, x) from None
 
 
-swapaxes.defvjp(lambda g, ans, x, a, b: swapaxes(g, a, b), None, None)
-swapaxes.defjvp(lambda t, ans, x, a, b: swapaxes(t, a, b), None, None)
+swapaxes.defvjp(lambda g, ans, x, axis1, axis2: swapaxes(g, axis1, axis2), None, None)
+swapaxes.defjvp(lambda t, ans, x, axis1, axis2: swapaxes(t, axis1, axis2), None, None)
 
 
 @primitive

@@ -26,8 +26,9 @@ def sinh(x):
     return ufunc_call("sinh", np.sinh, x)
 
 
-sinh.defvjp(lambda g, ans, x: g * cosh(x))              # d sinh x = cosh x dx
-sinh.defjvp(lambda t, ans, x: t * cosh(x))
+# ignore[has-type]: mypy cannot type cosh, a decorated function, before its def below
+sinh.defvjp(lambda g, ans, x: g * cosh(x))  # type: ignore[has-type]  # d sinh x = cosh x dx
+sinh.defjvp(lambda t, ans, x: t * cosh(x))  # type: ignore[has-type]
 
 
 @primitive
@@ -46,8 +47,9 @@ def arcsinh(x):
     return ufunc_call("arcsinh", np.arcsinh, x)
 
 
-arcsinh.defvjp(lambda g, ans, x: g / hypot(x, 1.0))    # d arcsinh x = dx / sqrt(x^2 + 1)
-arcsinh.defjvp(lambda t, ans, x: t / hypot(x, 1.0))
+# ignore[has-type]: mypy cannot type hypot, a decorated function, before its def below
+arcsinh.defvjp(lambda g, ans, x: g / hypot(x, 1.0))  # type: ignore[has-type]  # d arcsinh x = dx / sqrt(x^2 + 1)
+arcsinh.defjvp(lambda t, ans, x: t / hypot(x, 1.0))  # type: ignore[has-type]
 
 
 @primitive
@@ -181,7 +183,7 @@ def sinc(x):
     """The normalized sinc, sin(pi x) / (pi x), and 1 at x = 0 (every real x).
 
     Its derivative is (cos(pi x) - sinc x) / x, 0 at x = 0. That quotient cancels near 0,
-    so for |x| < 0.1 the derivative is the Taylor series of sinc differentiated term by
+    so for ``|x| < 0.1`` the derivative is the Taylor series of sinc differentiated term by
     term (exact at 0 to every order: the second derivative there is -pi^2 / 3)."""
     try:
         return np.sinc(x)

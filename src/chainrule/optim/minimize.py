@@ -32,7 +32,7 @@ METHODS = {"gd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adam": 0.1, "newton"
 
 @dataclass(frozen=True)
 class Trajectory:
-    """The iterates ``xs`` (k + 1, *x0.shape) and losses ``losses`` (k + 1,) of the
+    """The iterates ``xs`` ``(k + 1, *x0.shape)`` and losses ``losses`` (k + 1,) of the
     ``steps`` = k steps taken (only the last point when ``record=False``);
     ``diverged`` when the loss stopped being finite (the run stops there)."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.autograd import enable_grad, no_grad
 from chainrule.tensor import Tensor
 
@@ -37,7 +38,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
-        groups = list(params)
+        groups: list[Any] = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
         if not isinstance(groups[0], dict):
@@ -103,8 +104,8 @@ class Optimizer:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
-                elif isinstance(p.grad, Tensor):
-                    p.grad = np.zeros_like(p.grad.data)
+                elif isinstance(p.grad, Tensor) or not getattr(p.grad.flags, "writeable", True):
+                    p.grad = backend.zeros(p.shape, p.dtype, like=p)  # not the user's to change
                 else:
                     p.grad[...] = 0
 
@@ -122,7 +123,7 @@ class Optimizer:
                 ids.append(index[id(p)])
             settings = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
             groups.append({**settings, "params": ids})
-        state = {index[key]: {k: v.copy() if isinstance(v, np.ndarray) else v
+        state = {index[key]: {k: v.copy() if backend.is_array(v) else v
                               for k, v in s.items()}
                  for key, s in self.state.items() if key in index}
         return {"state": state, "param_groups": groups}
@@ -152,9 +153,11 @@ class Optimizer:
         self.state = new_state
 
     def _restore(self, value: Any, p: Tensor, key: str) -> Any:
-        if not isinstance(value, np.ndarray):
+        if not backend.is_array(value):
             return value
         if value.shape != p.shape:
             raise ValueError(f"{type(self).__name__}.load_state_dict: '{key}' of shape "
                              f"{value.shape} for a parameter of shape {p.shape}")
+        if backend.device_of(value) != p.device:  # saved on another device: moved to p's
+            value = backend.to_device(value, p.device)
         return value.astype(p.dtype, copy=True)

@@ -16,15 +16,15 @@ edges input -> operation -> output, as in the chapter's figures::
       ...
     }
 
-``to_svg`` runs the ``dot`` program (Graphviz) on that text when it is
-installed. ``repr_svg`` / ``repr_html`` back the ``_repr_svg_`` / ``_repr_html_``
-methods of ``Value`` and ``Tensor``: Jupyter shows the picture when Graphviz is
-there and a readable HTML table of the graph otherwise.
+``to_svg`` draws the same boxes and ellipses as SVG, written by chainrule
+(:mod:`chainrule.viz.svg`; Graphviz is not needed). ``repr_svg`` backs the
+``_repr_svg_`` methods of ``Value`` and ``Tensor``, so Jupyter shows the picture
+everywhere. A gradient that ``backward()`` has not computed yet shows as "grad not
+computed yet". ``run_dot`` runs Graphviz's ``dot`` for ``to_png`` when it is installed.
 """
 
 from __future__ import annotations
 
-import html
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -39,6 +39,8 @@ __all__ = ["GraphvizMissing", "dot_available", "repr_html", "repr_svg", "run_dot
 
 MAX_VALUES = 6       # tensors with at most this many elements show their values
 INLINE_NODES = 60    # larger graphs are not drawn inline in Jupyter
+NOT_COMPUTED = "grad not computed yet"   # before backward()
+NOT_KEPT = "grad not kept"               # an intermediate Tensor after backward (as PyTorch)
 
 
 class GraphvizMissing(RuntimeError):
@@ -70,7 +72,9 @@ def _fmt(x: Any) -> str:
 def topological(root: Any, inputs: Callable[[Any], list], limit: int | None = None) -> list:
     """Every value behind ``root``, inputs before the values computed from them
     (iterative depth-first post-order); stops early past ``limit`` values."""
-    order, done, stack = [], set(), [(root, False)]
+    order: list = []
+    done: set[int] = set()
+    stack = [(root, False)]
     while stack and (limit is None or len(order) <= limit):
         v, expanded = stack.pop()
         if id(v) in done:
@@ -85,16 +89,21 @@ def topological(root: Any, inputs: Callable[[Any], list], limit: int | None = No
 
 
 def _value_graph(root: Any, limit: int | None) -> _Graph | None:
-    """Boxes and ops of a scalar Value graph (``_prev``, ``_op``, ``data``, ``grad``)."""
+    """Boxes and ops of a scalar Value graph (``_prev``, ``_op``, ``data``, ``grad``).
+
+    backward() sets the output's own gradient to 1, so an output with inputs and gradient 0
+    has not been through backward yet: every gradient then shows as not computed."""
     order = topological(root, lambda v: list(v._prev), limit)
     if limit is not None and len(order) > limit:
         return None
     keys = {id(v): f"v{k}" for k, v in enumerate(order)}
+    computed = root.grad != 0.0 or not root._prev
     g = _Graph()
     for v in order:
         key = keys[id(v)]
         title = getattr(v, "label", "") or ""
-        g.boxes.append(_Box(key, title, [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]))
+        grad = f"grad {_fmt(v.grad)}" if computed else NOT_COMPUTED
+        g.boxes.append(_Box(key, title, [f"data {_fmt(v.data)}", grad]))
         if v._prev:
             op = "op" + key[1:]
             g.ops.append((op, v._op or "?"))
@@ -117,6 +126,7 @@ def _tensor_graph(root: Any, limit: int | None) -> _Graph | None:
     if limit is not None and len(order) > limit:
         return None
     keys = {id(t): f"v{k}" for k, t in enumerate(order)}
+    missing = NOT_KEPT if any(t.grad is not None for t in order) else NOT_COMPUTED
     g = _Graph()
     for t in order:
         key = keys[id(t)]
@@ -128,6 +138,8 @@ def _tensor_graph(root: Any, limit: int | None) -> _Graph | None:
             grad = t.grad._data if isinstance(t.grad, Tensor) else t.grad
             fields.append(f"grad {_fmt(grad)}" if np.size(grad) <= MAX_VALUES else
                           f"grad norm {np.linalg.norm(grad):.4g}")
+        elif t.requires_grad:
+            fields.append(NOT_COMPUTED if node is None else missing)
         g.boxes.append(_Box(key, t.name or "", fields, constant=not t.requires_grad))
         if node is not None:
             op = "op" + key[1:]
@@ -139,7 +151,14 @@ def _tensor_graph(root: Any, limit: int | None) -> _Graph | None:
     return g
 
 
-def _graph(root: Any, limit: int | None = None) -> _Graph | None:
+def _graph(root: Any) -> _Graph:
+    """The drawing of the whole graph behind ``root``."""
+    g = _graph_within(root, None)
+    assert g is not None  # without a limit there is always a drawing
+    return g
+
+
+def _graph_within(root: Any, limit: int | None) -> _Graph | None:
     """The drawing of the graph behind ``root``; None if it has more than ``limit`` values."""
     from chainrule.scalar import Value
     from chainrule.tensor import Tensor
@@ -197,9 +216,11 @@ def run_dot(text: str, fmt: str, op: str) -> bytes:
 
 
 def to_svg(root: Any, path: str | Path | None = None) -> str:
-    """The graph as SVG text, drawn by Graphviz's ``dot``; also written to ``path``
-    if given. Raises :class:`GraphvizMissing` when ``dot`` is not installed."""
-    svg = run_dot(to_dot(root), "svg", "to_svg").decode()
+    """The graph as SVG text, drawn by chainrule itself (:mod:`chainrule.viz.svg`, no
+    Graphviz needed); also written to ``path`` if given."""
+    from chainrule.viz.svg import draw_svg  # svg.py builds on this module's drawing
+
+    svg = draw_svg(_graph(root))
     if path is not None:
         Path(path).write_text(svg)
     return svg
@@ -207,33 +228,18 @@ def to_svg(root: Any, path: str | Path | None = None) -> str:
 
 def _drawable(root: Any) -> _Graph | None:
     """The graph of ``root`` if it is worth drawing inline (has operations, not huge)."""
-    g = _graph(root, limit=INLINE_NODES // 2)
+    g = _graph_within(root, INLINE_NODES // 2)
     return g if g is not None and g.ops else None
 
 
 def repr_svg(root: Any) -> str | None:
-    """Jupyter's ``_repr_svg_``: the picture, or None (no Graphviz, nothing to draw)."""
-    if not dot_available() or _drawable(root) is None:
-        return None
-    return to_svg(root)
+    """Jupyter's ``_repr_svg_``: the picture, or None (a leaf, or too big to read inline)."""
+    from chainrule.viz.svg import draw_svg
+
+    g = _drawable(root)
+    return None if g is None else draw_svg(g)
 
 
 def repr_html(root: Any) -> str | None:
-    """Jupyter's ``_repr_html_``: a table of the graph when it can't be drawn as SVG
-    (no Graphviz); None when the SVG is shown instead, or there is no graph."""
-    g = _drawable(root)
-    if g is None or dot_available():
-        return None
-    inputs: dict[str, list[str]] = {}
-    for a, b in g.edges:
-        inputs.setdefault(b, []).append(a)
-    made_by = {b: a for a, b in g.edges if a.startswith("op")}
-    ops = dict(g.ops)
-    rows = []
-    for box in g.boxes:
-        op = made_by.get(box.key)
-        how = (f"{html.escape(ops[op])}({', '.join(inputs.get(op, []))})" if op else "input")
-        rows.append(f"<tr><td>{box.key}</td><td>{html.escape(box.title)}</td><td>{how}</td>"
-                    f"<td>{html.escape('; '.join(box.fields))}</td></tr>")
-    return ("<table><tr><th>node</th><th>name</th><th>computed as</th><th>values</th></tr>"
-            + "".join(rows) + "</table>")
+    """Jupyter's ``_repr_html_``: None, so that Jupyter shows the SVG (HTML would win)."""
+    return None

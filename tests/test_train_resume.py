@@ -1,0 +1,131 @@
+"""The main job loses no work: the run folder is checked first, kept after every epoch,
+resumable with the numbers of an uninterrupted run, and a diverging loss stops training."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chainrule import runfolder
+from chainrule.cli import main
+from chainrule.train import TrainConfig, train
+
+SMALL = dict(hidden=(16,), batch_size=256, progress=False)
+
+
+def _quiet(*_: object) -> None:
+    pass
+
+
+def _params(out: Path) -> dict[str, np.ndarray]:
+    with np.load(out / "model.npz", allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+class _StopAfter:
+    """A log that interrupts the run (as Ctrl-C does) once ``epoch`` has been reported."""
+
+    def __init__(self, epoch: int) -> None:
+        self.line = f"epoch {epoch:2d}"
+
+    def __call__(self, text: str) -> None:
+        if text.startswith(self.line):
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_interrupted_then_resumed_run_ends_with_the_uninterrupted_parameters(tmp_path,
+                                                                           optimizer):
+    whole = train(TrainConfig(epochs=4, optimizer=optimizer, out=str(tmp_path / "whole"),
+                              lr=1e-3 if optimizer == "adam" else 0.05, **SMALL), log=_quiet)
+    config = dict(epochs=4, optimizer=optimizer, out=str(tmp_path / "cut"),
+                  lr=1e-3 if optimizer == "adam" else 0.05, **SMALL)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**config), log=_StopAfter(2))
+    kept = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert kept["epochs_done"] == 2 and len(kept["train_loss"]) == 2
+    resumed = train(TrainConfig(**config), log=_quiet, resume=True)
+    assert resumed.train_loss == whole.train_loss
+    assert resumed.test_accuracy == whole.test_accuracy
+    a, b = _params(tmp_path / "whole"), _params(tmp_path / "cut")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_killed_process_keeps_its_completed_epochs_and_resumes(tmp_path):
+    """A real process, stopped by SIGKILL (no clean-up at all) once a checkpoint of epoch 1
+    is on disk, then resumed through the command line."""
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "chainrule", "train", "--hidden", "16", "--batch-size",
+            "256", "--epochs", "30", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # until a checkpoint after epoch >= 1 exists (or the run ends)
+            if (out / "metrics.json").exists() and proc.poll() is None:
+                done = json.loads((out / "metrics.json").read_text())["epochs_done"]
+                if done >= 1:
+                    break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    saved = runfolder.load(out)
+    assert saved.epoch >= 1 and len(saved.meta["train_loss"]) == saved.epoch
+    assert main(["train", "--resume", str(out), "--epochs", str(saved.epoch + 1),
+                 "--no-progress"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["epochs_done"] == saved.epoch + 1
+
+
+def test_an_unwritable_run_folder_fails_before_training(capsys):
+    assert main(["train", "--no-progress", "--out", "/proc/nope/run"]) == 2
+    captured = capsys.readouterr()
+    assert "can't write the run folder /proc/nope/run" in captured.err
+    assert "epoch" not in captured.out  # nothing was trained
+
+
+def test_a_folder_holding_a_run_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    train(TrainConfig(epochs=1, out=str(out), **SMALL), log=_quiet)
+    before = (out / "model.npz").read_bytes()
+    assert main(["train", "--no-progress", "--out", str(out)]) == 2
+    assert "already holds a run; continue it with --resume" in capsys.readouterr().err
+    assert (out / "model.npz").read_bytes() == before
+
+
+def test_resume_needs_a_checkpoint(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert "holds no checkpoint.npz" in capsys.readouterr().err
+
+
+def test_a_diverging_loss_stops_training_and_keeps_the_last_good_model(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--lr", "1e9", "--optimizer", "sgd", "--hidden", "16",
+                 "--no-progress", "--out", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "training stopped at epoch 1, batch 2" in text
+    assert "try a smaller learning rate" in text
+    kept = json.loads((out / "metrics.json").read_text())
+    assert kept["epochs_done"] == 0
+    initial = TrainConfig(hidden=(16,))
+    from chainrule.train import build_model
+
+    model = build_model(initial)  # the weights before the first step: the last good model
+    for name, value in _params(out).items():
+        np.testing.assert_array_equal(value, dict(model.named_parameters())[name].data)
+
+
+def test_the_checkpoint_holds_no_pickles(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(epochs=1, out=str(out), **SMALL), log=_quiet)
+    with np.load(out / "checkpoint.npz", allow_pickle=False) as f:
+        assert all(f[k].dtype != object for k in f.files)
+        meta = json.loads(str(f["meta"]))
+    assert meta["epoch"] == 1 and meta["config"]["hidden"] == [16]
