@@ -158,6 +158,8 @@ def _share_if_view(result: Tensor, args: tuple) -> None:
     """A result that is a view of an argument's array, or that array itself, shares the
     argument's version counter."""
     data = result._data
+    if not hasattr(data, "base"):  # a value jit traces: no memory to share
+        return
     if data.base is not None:
         share_versions(result, args)
         return

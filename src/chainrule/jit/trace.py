@@ -19,6 +19,7 @@ concrete array.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -185,9 +186,19 @@ class Trace:
             raise refuse_in_place(name)
         impl = numpy_interop.functions().get(func)
         if impl is not None and kwargs.get("out") is None and kwargs.get("dtype") is None:
-            kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}
-            return impl(*args, **kwargs)
+            rest = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}
+            if _accepts(impl, args, rest):  # else (np.max(..., initial=0)): NumPy's own line
+                return impl(*args, **rest)
         return self.emit(func, name, args, kwargs)
+
+
+def _accepts(impl: Any, args: tuple, kwargs: dict) -> bool:
+    """Whether chainrule's twin of a NumPy function takes these arguments."""
+    try:
+        inspect.signature(impl).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _same_array(r: Any, refs: list[int], values: dict[int, Any]) -> int | None:

@@ -81,9 +81,11 @@ def select(condlist, choicelist, default=0):
     if not condlist:
         raise ValueError("select: the condition list is empty")
     for i, c in enumerate(condlist):
-        if backend.as_array(_raw(c)).dtype != bool:
-            raise TypeError(f"select: condition {i} has dtype {backend.as_array(_raw(c)).dtype}; "
-                            "conditions must be boolean arrays")
+        c = _raw(c)
+        dtype = c.dtype if hasattr(c, "dtype") else backend.as_array(c).dtype
+        if dtype.kind != "b":
+            raise TypeError(f"select: condition {i} has dtype {dtype}; conditions must be "
+                            "boolean arrays")
     out = default
     for c, choice in zip(condlist[::-1], choicelist[::-1]):
         out = where(_raw(c), choice, out)
