@@ -16,6 +16,7 @@ import numpy as np
 import chainrule as cr
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
+from chainrule.jit import jit, make_program
 from chainrule.memory import graph_tensors
 from chainrule.nn import MLP
 from chainrule.nn import functional as nnf
@@ -106,7 +107,7 @@ def _tensor_program_12(x: Sequence[float]) -> tuple:
         return (x1 + x2) * (x2 + x3) * (x1 + x3)
 
     args = [np.array(v) for v in x]
-    step = cr.jit(cr.value_and_grad(f, argnums=(0, 1, 2)))
+    step = jit(cr.value_and_grad(f, argnums=(0, 1, 2)))
     value, grads = step(*args)
     return step.program(*args), (float(value), [float(g) for g in grads])
 
@@ -385,7 +386,7 @@ def _count_16(model: MLP, x: np.ndarray, labels: np.ndarray) -> dict:
     many lines the forward pass has and how many the backward pass adds, and the matmul
     FLOPs of each (2 m n k per product, read off the program's shapes)."""
     params = model.state_dict()
-    program = cr.make_program(cr.value_and_grad(
+    program = make_program(cr.value_and_grad(
         lambda p: nnf.cross_entropy(cr.functional_call(model, p, x), labels)))(params)
     flops = {"forward": 0, "backward": 0}
     for line in program.lines:

@@ -300,8 +300,8 @@ def _key(x: Any) -> Hashable | None:
         items = tuple(_key(i) for i in x)
         return None if None in items else (type(x).__name__, items)
     if isinstance(x, dict):
-        items = tuple((k, _key(v)) for k, v in x.items())
-        return None if any(v is None for _, v in items) else ("dict", items)
+        pairs = tuple((k, _key(v)) for k, v in x.items())
+        return None if any(v is None for _, v in pairs) else ("dict", pairs)
     try:
         hash(x)
     except TypeError:

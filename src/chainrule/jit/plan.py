@@ -21,6 +21,7 @@ they did while tracing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +38,16 @@ SEPARATE = frozenset({ops.matmul, ops.linear, ops.sum})
 # Primitives whose forward is exactly one NumPy ufunc call (inside a try that only names the
 # operation in an error, which a replay with the traced shapes and dtypes cannot meet): the
 # replay calls the ufunc itself, one Python call less per line.
-KERNELS = {ops.add: np.add, ops.sub: np.subtract, ops.mul: np.multiply, ops.div: np.divide,
-           ops.neg: np.negative, ops.exp: np.exp, ops.log: np.log, ops.sqrt: np.sqrt,
-           ops.tanh: np.tanh, ops.sin: np.sin, ops.cos: np.cos, ops.maximum: np.maximum,
-           ops.minimum: np.minimum, ops.matmul: np.matmul}
+KERNELS: dict[Any, Callable[..., Any]] = {
+    ops.add: np.add, ops.sub: np.subtract, ops.mul: np.multiply, ops.div: np.divide,
+    ops.neg: np.negative, ops.exp: np.exp, ops.log: np.log, ops.sqrt: np.sqrt,
+    ops.tanh: np.tanh, ops.sin: np.sin, ops.cos: np.cos, ops.maximum: np.maximum,
+    ops.minimum: np.minimum, ops.matmul: np.matmul}
 # Views whose forward is one NumPy function: the replay calls the ndarray method (NumPy's
 # functions dispatch in Python first) when the traced argument is an ndarray.
-METHODS = {ops.reshape: np.ndarray.reshape, ops.transpose: np.ndarray.transpose,
-           ops.swapaxes: np.ndarray.swapaxes}
+METHODS: dict[Any, Callable[..., Any]] = {
+    ops.reshape: np.ndarray.reshape, ops.transpose: np.ndarray.transpose,
+    ops.swapaxes: np.ndarray.swapaxes}
 # Below this size NumPy's allocation is cheaper than passing out=: no planned buffer.
 MIN_PLANNED_BYTES = 4096
 
@@ -129,11 +132,11 @@ def make_plan(program: Program, donated: tuple[int, ...]) -> Plan:
         fits = (kind is not None and len(line.outs) == 1 and not line.many and not line.views
                 and isinstance(v, np.ndarray) and v.flags.c_contiguous
                 and v.nbytes >= MIN_PLANNED_BYTES)
-        if fits and o in outputs:
+        if fits and kind is not None and o in outputs:
             j = _donor(line, kind, i, v, donors, values, end)
             if j is not None:
                 plan.out[i] = ("input", j)
-        elif fits and o not in kept:
+        elif fits and kind is not None and o not in kept:
             k = _in_place(line, kind, i, v, holder, values, roots, end)
             if k is not None:
                 plan.in_place.add(i)

@@ -94,7 +94,7 @@ def generate(program: Program, plan: Plan) -> tuple[Callable[..., list], str]:
 def _kernel(line: Any, program: Program) -> Callable:
     """What the replay calls for a line: the NumPy kernel of a primitive that is one NumPy
     call (see :mod:`chainrule.jit.plan`), else the line's own function."""
-    kernel = KERNELS.get(line.prim)
+    kernel: Callable | None = KERNELS.get(line.prim)
     if kernel is None and line.prim in METHODS and isinstance(line.args[0], Ref) and \
             isinstance(program.values[line.args[0].slot], np.ndarray):
         kernel = METHODS[line.prim]

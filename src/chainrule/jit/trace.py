@@ -23,6 +23,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from functools import partial
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,7 @@ def _backward_code() -> Any:
 def _phase() -> str:
     """'backward' for a call made while the engine runs a backward pass, else 'forward'."""
     code = _backward_code()
-    frame = sys._getframe(3)
+    frame: FrameType | None = sys._getframe(3)
     while frame is not None:
         if frame.f_code is code:
             return "backward"

@@ -187,7 +187,7 @@ class Tracer(Traced):
     __xor__, __rxor__ = _ufunc("bitwise_xor"), _ufunc("bitwise_xor", True)
     __lt__, __le__ = _ufunc("less"), _ufunc("less_equal")
     __gt__, __ge__ = _ufunc("greater"), _ufunc("greater_equal")
-    __eq__, __ne__ = _ufunc("equal"), _ufunc("not_equal")  # type: ignore[assignment]
+    __eq__, __ne__ = _ufunc("equal"), _ufunc("not_equal")
 
     def __neg__(self) -> Any:
         return np.negative(self)

@@ -33,7 +33,7 @@ Axes = int | Sequence[int] | None
 
 
 # ----- helpers ----------------------------------------------------------------------------
-def values(x: Any) -> np.ndarray:
+def values(x: Any) -> Any:
     """The raw array behind ``x`` (a Tensor's data): for index computations, never
     differentiated."""
     if isinstance(x, Tensor):
