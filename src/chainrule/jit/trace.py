@@ -1,11 +1,11 @@
 """Tracing: run a function once on traced values and record every primitive call.
 
-While a :class:`Trace` is active (per thread), :meth:`chainrule.primitive.Primitive.__call__`
+While a :class:`Trace` is active (per thread), ``Primitive.__call__``
 hands every call to :meth:`Trace.call` (the one hook). The call then runs through the
 ordinary engine (Tensors, nodes, forward-mode levels: so ``grad``, ``vjp``, ``jvp``,
 ``hessian`` and ``checkpoint`` work unchanged inside the traced function) with one change:
 the primitive's forward is replaced by :meth:`Trace.record`, which runs the real forward
-on the example values and appends one :class:`~chainrule.jit.program.Line` (primitive,
+on the example values and appends one ``Line`` (:mod:`chainrule.jit.program`) (primitive,
 input slots, constant arguments, output slot). The vjp and jvp rules call primitives
 too, so the backward and tangent computations the transforms add are recorded the same
 way. NumPy called on traced values (masks such as ``x > 0`` inside rules) is recorded
