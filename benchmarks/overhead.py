@@ -64,6 +64,7 @@ FLOOR_TARGET = 3.0  # chainrule Tensor: at most this many times the hand-written
 VALUE_TARGET_SPEEDUP = 8.0  # chainrule Value vs micrograd, garbage collector on
 VALUE_TARGET_SPEEDUP_NO_GC = 2.0  # and off
 GROWTH_TARGET = 1.5  # cost per step with the large graph alive / with the small one
+JIT_TARGET_VS_FLOOR = 1.5  # chainrule.jit: at most this many times the hand-written NumPy
 
 
 def interleaved_best(calls: dict[str, tuple[Callable[[], object], int]],
@@ -134,6 +135,9 @@ def chain_numpy(x: np.ndarray) -> np.ndarray:
     return g
 
 
+chain_jit = cr.jit(cr.grad(lambda x: cr.sum(chain(x, cr.sin))))
+
+
 def micrograd_sin(v: MicrogradValue) -> MicrogradValue:
     """sin for micrograd, in micrograd's own style: d sin(v) / dv = cos(v)."""
     out = MicrogradValue(math.sin(v.data), (v,), "sin")
@@ -175,6 +179,7 @@ def chain_micrograd(x: np.ndarray) -> np.ndarray:
 CHAIN_ENGINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "hand NumPy (floor)": chain_numpy,
     "chainrule Tensor": chain_chainrule,
+    "chainrule jit": chain_jit,
     "PyTorch CPU": chain_torch,
     "HIPS autograd": chain_autograd,
     "MyGrad": chain_mygrad,
@@ -199,6 +204,8 @@ def chain_report(us: dict[str, float]) -> str:
     notes = {
         "micrograd": f"10 scalar Values: 1 op = {N_ELEMENTS} scalar ops "
                      f"({us['micrograd'] / N_ELEMENTS:.2f} us per scalar op)",
+        "chainrule jit": f"{us['chainrule jit'] / us['hand NumPy (floor)']:.2f}x the hand "
+                         f"NumPy floor (target <= {JIT_TARGET_VS_FLOOR:g}x)",
     }
     rows = [[name, f"{t:.2f}", f"{t / floor:.1f}", f"{t / base:.1f}", notes.get(name, "")]
             for name, t in us.items()]

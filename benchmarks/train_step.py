@@ -1,7 +1,9 @@
 """One SGD step (forward, backward, update) of an MLP 784-256-256-2 in float32.
 
-chainrule against hand-written NumPy (the floor), PyTorch CPU, HIPS autograd and
-MyGrad, in one process, at batch 32 and 256. Prints ratios to the NumPy floor.
+chainrule (eager, and under ``chainrule.jit`` with donated parameters) against
+hand-written NumPy (the floor, as a person writes it: no ``out=`` tricks), PyTorch CPU,
+HIPS autograd and MyGrad, in one process, interleaved repeats, at batch 32 and 256.
+Prints ratios to the NumPy floor.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/train_step.py
 """
@@ -20,6 +22,19 @@ from timing import best_of, machine, table  # noqa: E402
 
 SIZES = (784, 256, 256, 2)
 LR = 0.01
+REPEATS = 11
+
+
+def interleaved(calls, number: int, repeat: int) -> dict[str, float]:
+    """Seconds per call of each engine: the best of ``repeat`` rounds of ``number`` calls,
+    the engines taking turns within each round (load on a shared machine hits all alike)."""
+    best = dict.fromkeys(calls, float("inf"))
+    for fn in calls.values():
+        fn()  # warm up (jit traces here)
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            best[name] = min(best[name], best_of(fn, number=number, repeat=1))
+    return best
 
 
 def init_weights(seed: int = 0) -> list[np.ndarray]:
@@ -77,6 +92,34 @@ def chainrule_step_factory(params):
         opt.zero_grad()
         loss.backward()
         opt.step()
+        return loss
+
+    return step
+
+
+def chainrule_jit_step_factory(params):
+    """The same step as a pure function of the parameters, under chainrule.jit with the
+    parameters donated: traced once, then replayed with planned buffers (the update
+    written into the old parameters' memory)."""
+    import chainrule as cr
+
+    def loss_fn(ws, x, y):
+        h = x
+        for i in range(0, 6, 2):
+            h = cr.linear(h, ws[i], ws[i + 1])
+            if i < 4:
+                h = cr.relu(h)
+        return cr.cross_entropy_logits(h, y)
+
+    def sgd(ws, x, y):
+        loss, grads = cr.value_and_grad(loss_fn)(ws, x, y)
+        return [w - LR * g for w, g in zip(ws, grads)], loss
+
+    jitted = cr.jit(sgd, donate_argnums=0)
+    state = [[w.copy() for w in params]]
+
+    def step(x, y):
+        state[0], loss = jitted(state[0], x, y)
         return loss
 
     return step
@@ -156,6 +199,7 @@ def main() -> None:
     peers = {
         "numpy (floor)": lambda: numpy_step_factory(params),
         "chainrule": lambda: chainrule_step_factory(params),
+        "chainrule jit": lambda: chainrule_jit_step_factory(params),
         "pytorch": lambda: torch_step_factory(params),
         "mygrad": lambda: mygrad_step_factory(params),
         "hips autograd": lambda: autograd_step_factory(params),
@@ -164,15 +208,15 @@ def main() -> None:
     for batch in (32, 256):
         x = rng.random((batch, SIZES[0]), dtype=np.float32)
         y = rng.integers(0, SIZES[-1], batch)
-        times = {}
+        steps = {}
         for name, factory in peers.items():
             try:
-                step = factory()
+                steps[name] = factory()
             except ImportError as e:
                 print(f"skipping {name}: {e}", file=sys.stderr)
-                continue
-            times[name] = best_of(lambda s=step, x=x, y=y: s(x, y),
-                                  number=50 if batch == 32 else 20, repeat=7)
+        times = interleaved({name: lambda s=step, x=x, y=y: s(x, y)
+                             for name, step in steps.items()},
+                            number=50 if batch == 32 else 20, repeat=REPEATS)
         floor = times["numpy (floor)"]
         for name, t in times.items():
             rows.append([batch, name, f"{t * 1e3:.3f}", f"{t / floor:.2f}x"])

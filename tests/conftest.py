@@ -1,11 +1,12 @@
 """Hypothesis profiles and the ``--no-torch`` switch, for every test module.
 
-Profiles (``pytest --hypothesis-profile=NAME``; without it, ``dev``):
+Profiles (``CHAINRULE_HYPOTHESIS_PROFILE=NAME`` or ``pytest --hypothesis-profile=NAME``;
+without either, ``dev``):
 
 * ``dev``: 10 examples per primitive in the primitive table (``tests/test_ops_vjp.py``,
   ``tests/test_jvp_rules.py``), or ``CHAINRULE_EXAMPLES`` of them, so a local run stays quick;
 * ``ci``: 50 examples per primitive for first order and 20 for second order (what
-  ``.ci/run`` selects).
+  ``.ci/run`` selects through the environment, so that it runs the README's command as is).
 
 Tests that name their own ``max_examples`` keep it under either profile.
 
@@ -27,7 +28,9 @@ _COMMON = {"deadline": None,
 settings.register_profile("dev", max_examples=int(os.environ.get("CHAINRULE_EXAMPLES", "10")),
                           **_COMMON)
 settings.register_profile("ci", max_examples=50, print_blob=True, **_COMMON)
-settings.load_profile("dev")  # --hypothesis-profile, read after this file, overrides it
+# CHAINRULE_HYPOTHESIS_PROFILE=ci (what .ci/run sets) or --hypothesis-profile=NAME (read after
+# this file, so it wins) choose another profile.
+settings.load_profile(os.environ.get("CHAINRULE_HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

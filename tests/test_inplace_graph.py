@@ -316,3 +316,24 @@ def test_every_in_place_op_under_no_grad_is_seen_at_backward(symbol: str) -> Non
     assert x._version == 1
     with pytest.raises(RuntimeError, match="argument 1 of 'mul'.*modified in place"):
         y.backward()
+
+
+def test_view_between_two_changes_inside_grad_of_jvp_is_refused():
+    """NumPy semantics make ``v`` see the second change (v = 2x + 1, so d/dx sum(2v) = 4 on
+    the first two entries); a view that kept the first change's values would give 2
+    silently. Every combination either refuses or is right."""
+    def f(x):
+        y = x * 1
+        y += 1
+        v = y[0:2]
+        y += x
+        return (v * 2).sum()
+
+    x = np.array([1.0, 2.0, 3.0])
+    ones = np.ones(3)
+    for run in (lambda: cr.grad(lambda x: cr.jvp(f, (x,), (ones,))[0])(x),
+                lambda: cr.grad(lambda x: cr.jvp(f, (x,), (ones,))[1])(x),
+                lambda: cr.jvp(f, (x,), (ones,)),
+                lambda: cr.grad(f)(x)):
+        with pytest.raises(RuntimeError, match="modified in place"):
+            run()

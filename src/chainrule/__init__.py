@@ -41,6 +41,7 @@ from chainrule.functional import (
     vjp,
     vmap,
 )
+from chainrule.jit import jit, make_program
 from chainrule.ops import *  # noqa: F403  (the primitives: chainrule.exp, chainrule.sum, ...)
 from chainrule.ops import __all__ as _ops_all
 from chainrule.primitive import Primitive, primitive
@@ -62,9 +63,8 @@ __all__ = [
     "backend",
     "check", "checkpoint", "checkpoint_sequential", "data", "detect_anomaly", "diagnose",
     "enable_grad", "eye", "from_dlpack", "full", "full_like", "functional_call", "grad",
-    "hessian", "hvp",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "linalg", "manual_seed",
-    "memory", "nn",
+    "hessian", "hvp", "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "linalg",
+    "make_program", "manual_seed", "memory", "nn",
     "no_grad", "ones", "ones_like", "optim", "primitive", "rand", "rand_like", "randn",
     "randn_like", "set_grad_enabled", "taylor", "tensor", "tree_flatten", "tree_leaves",
     "tree_leaves_with_path", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad",

@@ -143,7 +143,8 @@ class Node:
         """Free what was saved for backward; the graph can't be walked again."""
         if memory.TRACKERS:
             memory.release_node(self)
-        self.args = self.raw = self.inputs = None
+        # None, not a tuple, from now on: a released node is never walked again (parents)
+        self.args = self.raw = self.inputs = None  # type: ignore[assignment]
 
 
 def _parents(t: Tensor) -> list[Tensor]:
@@ -266,6 +267,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
     found: list = [None] * (0 if inputs is None else len(inputs))
     stored: set[int] = {id(s) for s in seeds}  # arrays already handed out: copy before reuse
 
+    ans: Any  # the node's output: the Tensor when create_graph, else its array
     previous = _mode.enabled
     _mode.enabled = create_graph
     try:
@@ -323,7 +325,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
 
 
 def _apply_hooks(t: Tensor, g: Any) -> Any:
-    for hook in t._hooks:
+    for hook in t._hooks or ():
         out = hook(g)
         if out is None:
             continue
@@ -423,6 +425,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise ValueError(f"grad: input {i} does not require grad")
     keep = create_graph if retain_graph is None else retain_graph
     found = run_backward(outs, seeds, ins, keep, create_graph)
+    assert found is not None  # inputs given: their gradients
     for i, (t, g) in enumerate(zip(ins, found)):
         if g is None:
             if not allow_unused:

@@ -163,7 +163,9 @@ def register_device(kind: str, module: Any, array_type: type) -> Callable[[], No
     _DEVICES[kind], _MODULES[array_type] = module, module
 
     def restore() -> None:
-        for table, key, value in ((_DEVICES, kind, saved_kind), (_MODULES, array_type, saved_type)):
+        saved: tuple[tuple[dict, Any, Any], ...] = ((_DEVICES, kind, saved_kind),
+                                                    (_MODULES, array_type, saved_type))
+        for table, key, value in saved:
             if value is None:
                 table.pop(key, None)
             else:

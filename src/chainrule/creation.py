@@ -14,6 +14,7 @@ import numpy as np
 from chainrule import backend as _backend
 from chainrule import numpy_interop as _interop
 from chainrule import ops as _ops
+from chainrule.jit.hook import state as _jit
 from chainrule.tensor import Tensor, make
 
 _default_rng = np.random.default_rng()
@@ -28,6 +29,12 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     if rng is None:
+        if _jit.active is not None:  # a draw while jit traces would be frozen
+            from chainrule.jit.tracer import TracingError, user_line
+
+            raise TracingError(f"jit: random numbers from the default generator at "
+                               f"{user_line()} would be frozen into the program; draw them "
+                               "outside and pass them in, or give a seed (rng=0)")
         return _default_rng
     if isinstance(rng, np.random.Generator):
         return rng

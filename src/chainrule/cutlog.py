@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 MAXLEN = 32          # events kept
@@ -101,7 +102,7 @@ _capture = _Capture()
 
 def _user_frame(depth: int) -> tuple[str, int, str]:
     """The innermost frame outside chainrule, starting ``depth`` frames up."""
-    frame = sys._getframe(depth)
+    frame: FrameType | None = sys._getframe(depth)
     while frame is not None and _internal(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:

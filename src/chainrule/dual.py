@@ -45,7 +45,7 @@ def _lift(x: object) -> Dual | None:
     if isinstance(x, Dual):
         return x
     if isinstance(x, Real):
-        return Dual(x)
+        return Dual(float(x))
     return None
 
 
@@ -65,30 +65,34 @@ class Dual:
 
     def __add__(self, other: Dual | float) -> Dual:
         """(a + b)' = da + db."""
-        if (other := _lift(other)) is None:
+        rhs = _lift(other)
+        if rhs is None:
             return NotImplemented
-        return Dual(self.value + other.value, self.tangent + other.tangent)
+        return Dual(self.value + rhs.value, self.tangent + rhs.tangent)
 
     def __sub__(self, other: Dual | float) -> Dual:
         """(a - b)' = da - db."""
-        if (other := _lift(other)) is None:
+        rhs = _lift(other)
+        if rhs is None:
             return NotImplemented
-        return Dual(self.value - other.value, self.tangent - other.tangent)
+        return Dual(self.value - rhs.value, self.tangent - rhs.tangent)
 
     def __mul__(self, other: Dual | float) -> Dual:
         """(a b)' = da b + a db   (product rule)."""
-        if (other := _lift(other)) is None:
+        rhs = _lift(other)
+        if rhs is None:
             return NotImplemented
-        a, b = self.value, other.value
-        return Dual(a * b, self.tangent * b + a * other.tangent)
+        a, b = self.value, rhs.value
+        return Dual(a * b, self.tangent * b + a * rhs.tangent)
 
     def __truediv__(self, other: Dual | float) -> Dual:
         """(a / b)' = (da - (a/b) db) / b   (quotient rule)."""
-        if (other := _lift(other)) is None:
+        rhs = _lift(other)
+        if rhs is None:
             return NotImplemented
-        b = other.value
+        b = rhs.value
         out = _div(self.value, b)
-        return Dual(out, (self.tangent - out * other.tangent) / b)
+        return Dual(out, (self.tangent - out * rhs.tangent) / b)
 
     def __pow__(self, other: Dual | float) -> Dual:
         """(a ** c)' = c a**(c-1) da;   (a ** b)' = b a**(b-1) da + a**b log(a) db."""
@@ -108,19 +112,22 @@ class Dual:
     __rmul__ = __mul__  # b * a == a * b
 
     def __rsub__(self, other: float) -> Dual:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other - self
+        return lhs - self
 
     def __rtruediv__(self, other: float) -> Dual:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other / self
+        return lhs / self
 
     def __rpow__(self, other: float) -> Dual:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other**self
+        return lhs**self
 
     def __neg__(self) -> Dual:
         """(-a)' = -da."""

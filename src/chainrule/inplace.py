@@ -96,8 +96,27 @@ def _differentiable_update(t: Tensor, other: Any, op: Callable, symbol: str) -> 
     t._node = new._node
     t.requires_grad = new.requires_grad
     t._fw = new._fw
-    if t._fw is not None and not isinstance(t._fw[1], Tensor):  # a raw primal: t's memory
-        t._fw = (t._fw[0], t._data, t._fw[2])  # (a Tensor primal keeps its own: rules saved it)
+    if t._fw is not None:
+        primal = t._fw[1]
+        if not isinstance(primal, Tensor):  # a raw primal: t's memory
+            t._fw = (t._fw[0], t._data, t._fw[2])
+        elif primal._fw is None:  # a recorded primal: stood for by an alias of t's memory
+            t._fw = (t._fw[0], _alias(t, primal), t._fw[2])
+
+
+def _alias(t: Tensor, primal: Tensor) -> Tensor:
+    """A tensor over ``t``'s memory that stands for ``primal`` in the graph (the identity on
+    it). Views of t taken from now on are views of this memory, so a later in-place change
+    of t reaches them and its version count makes their saved values and tangents refused,
+    instead of leaving them with the values of the tensor ``primal`` (rules saved ``primal``
+    itself, which keeps its own memory)."""
+    node = None
+    if primal.requires_grad:
+        with autograd.enable_grad():
+            node = ops.reshape(primal, primal.shape)._node
+    alias = make(t._data, node)
+    view_of(alias, t)
+    return alias
 
 
 def _frozen(x: Tensor, root: Tensor, memo: dict[int, Any], symbol: str,

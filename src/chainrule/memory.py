@@ -56,7 +56,7 @@ def node_buffers(node: Node, leaves: bool = True) -> Iterator[np.ndarray]:
         if not leaves and isinstance(a, Tensor) and a._node is None:
             continue
         yield _owner(r)
-    for _, p in node.parents:
+    for _, p in node.parents or ():  # (not None: raw is kept)
         if leaves or p._node is not None:
             yield _owner(p._data)
 

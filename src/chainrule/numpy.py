@@ -216,7 +216,8 @@ def _directive(text: str, layout: tuple[int, int, int]) -> tuple[int, int, int]:
         raise ValueError(f"np.r_/np.c_: directive {text!r} with Tensors: only "
                          "'axis[,ndmin[,trans1d]]' is supported (not the matrix 'r'/'c')"
                          ) from None
-    return (*values, *layout[len(values):])[:3]
+    full = (*values, *layout[len(values):])  # at least three: the layout fills in
+    return full[0], full[1], full[2]
 
 
 def _at_least(x: Any, ndmin: int, trans1d: int) -> Any:

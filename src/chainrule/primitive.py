@@ -39,6 +39,8 @@ from typing import Any
 
 from chainrule import anomaly, autograd, backend, batching, cutlog
 from chainrule.autograd import NO_KWARGS, Node
+from chainrule.jit.hook import Twin as _Twin
+from chainrule.jit.hook import state as _jit
 from chainrule.tensor import Tensor, current_tangent, dual, make, share_versions, stamp
 
 Rule = Callable[..., Any] | None
@@ -62,13 +64,15 @@ class Primitive:
     def defvjp(self, *rules: Rule | EachArgument) -> Primitive:
         """One rule per positional input: ``rule(g, ans, *args, **kwargs)`` returns
         the cotangent of that input (None marks a non-differentiable input)."""
-        self.vjps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
+        # an EachArgument comes alone: never inside the tuple of rules
+        self.vjps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules  # type: ignore[assignment]
         return self
 
     def defjvp(self, *rules: Rule | EachArgument) -> Primitive:
         """One rule per positional input: ``rule(t, ans, *args, **kwargs)`` returns
         that input's contribution to the output tangent."""
-        self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules
+        # an EachArgument comes alone: never inside the tuple of rules
+        self.jvps = rules[0] if len(rules) == 1 and isinstance(rules[0], EachArgument) else rules  # type: ignore[assignment]
         return self
 
     def defbatch(self, rule: Callable[..., Any]) -> Primitive:
@@ -79,13 +83,15 @@ class Primitive:
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _jit.active is not None and not isinstance(self, _Twin):  # chainrule.jit traces
+            return _jit.active.call(self, args, kwargs)
         for a in args:
             if isinstance(a, Tensor):
                 break
         else:  # no Tensor: plain NumPy (how rules run in an ordinary backward)
             return self.forward(*args, **kwargs)
-        raw = []  # the arguments with every Tensor replaced by its array
-        versions = []  # each Tensor argument's version now; None for the other arguments
+        raw: Any = []  # the arguments with every Tensor replaced by its array (then a tuple)
+        versions: list[int | None] = []  # each Tensor argument's version now; None for others
         inputs = []  # positions of the arguments that need a gradient
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
@@ -170,6 +176,8 @@ def _share_if_view(result: Tensor, args: tuple) -> None:
     """A result that is a view of an argument's array, or that array itself, shares the
     argument's version counter."""
     data = result._data
+    if not hasattr(data, "base"):  # a value jit traces: no memory to share
+        return
     if data.base is not None:
         share_versions(result, args)
         return

@@ -81,7 +81,8 @@ def save(out: Path, meta: dict[str, Any], model: nn.Module, opt: optim.Optimizer
         arrays.update({f"optim/{index}/{k}": backend.to_numpy(v) for k, v in state.items()})
     meta = {**meta, "rng": rng.bit_generator.state}
     arrays["meta"] = np.array(json.dumps(meta))
-    write_atomically(out / CHECKPOINT, lambda f: np.savez(f, **arrays))
+    # ignore: NumPy's stub types **kwds as if a name could be allow_pickle (a bool)
+    write_atomically(out / CHECKPOINT, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
     model.save(out / "model.npz")
     text = json.dumps(metrics, indent=2) + "\n"
     write_atomically(out / "metrics.json", lambda f: f.write(text.encode()))

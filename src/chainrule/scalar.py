@@ -126,7 +126,7 @@ def _lift(x: object) -> Value | None:
     if isinstance(x, Value):
         return x
     if type(x) is float or type(x) is int or isinstance(x, Real):  # the ABC check is slow
-        return Value(x)
+        return Value(float(x))
     return None
 
 
@@ -176,32 +176,36 @@ class Value:
 
     def __add__(self, other: Value | float) -> Value:
         """x + y.      d/dx = 1,   d/dy = 1."""
-        if type(other) is not Value and (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        return _node(self.data + other.data, (self, other), "+", (1.0, 1.0))
+        return _node(self.data + rhs.data, (self, rhs), "+", (1.0, 1.0))
 
     def __sub__(self, other: Value | float) -> Value:
         """x - y.      d/dx = 1,   d/dy = -1."""
-        if type(other) is not Value and (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        return _node(self.data - other.data, (self, other), "-", (1.0, -1.0))
+        return _node(self.data - rhs.data, (self, rhs), "-", (1.0, -1.0))
 
     def __mul__(self, other: Value | float) -> Value:
         """x * y.      d/dx = y,   d/dy = x.
 
         For ``a * a`` both inputs are ``a``: backward adds ``a.data * g`` twice, i.e. ``2a g``.
         """
-        if type(other) is not Value and (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        return _node(self.data * other.data, (self, other), "*", (other.data, self.data))
+        return _node(self.data * rhs.data, (self, rhs), "*", (rhs.data, self.data))
 
     def __truediv__(self, other: Value | float) -> Value:
         """x / y.      d/dx = 1/y,   d/dy = -x/y**2 = -(x/y)/y."""
-        if type(other) is not Value and (other := _lift(other)) is None:
+        rhs = other if type(other) is Value else _lift(other)
+        if rhs is None:
             return NotImplemented
-        y = other.data
+        y = rhs.data
         out = _div(self.data, y)
-        return _node(out, (self, other), "/", (1.0 / y, -out / y))
+        return _node(out, (self, rhs), "/", (1.0 / y, -out / y))
 
     def __pow__(self, other: Value | float) -> Value:
         """x ** c (c a number):  d/dx = c x**(c-1).
@@ -226,19 +230,22 @@ class Value:
     __rmul__ = __mul__  # y * x == x * y, exactly, in floating point
 
     def __rsub__(self, other: float) -> Value:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other - self
+        return lhs - self
 
     def __rtruediv__(self, other: float) -> Value:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other / self
+        return lhs / self
 
     def __rpow__(self, other: float) -> Value:
-        if (other := _lift(other)) is None:
+        lhs = _lift(other)
+        if lhs is None:
             return NotImplemented
-        return other**self
+        return lhs**self
 
     # --- unary operations --------------------------------------------------------------------
 
@@ -361,7 +368,7 @@ def topological_order(root: Value) -> list[Value]:
     while stack:
         node = stack.pop()
         if node is None:  # the marker: every input of the node under it is emitted
-            order.append(stack.pop())
+            order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a Value
         elif node not in visited:
             visited.add(node)
             stack.append(node)

@@ -16,6 +16,7 @@ from chainrule import autograd as _autograd
 from chainrule import backend as _backend
 from chainrule import tensor_methods as _methods
 from chainrule.batching import Batch, Logical
+from chainrule.jit.hook import Traced as _Traced
 
 if TYPE_CHECKING:
     from chainrule.autograd import Node
@@ -61,15 +62,15 @@ class Tensor(_methods.TensorMethods):
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             "(it holds non-numeric objects)")
         self._data = arr
-        self.grad = None
+        self.grad: Any = None
         self.requires_grad = False
-        self._node = None
-        self._fw = None
-        self._hooks = None
+        self._node: Node | None = None
+        self._fw: Any = None  # on a dual: (level, primal, tangent, stamp)
+        self._hooks: list[Callable[[Any], Any]] | None = None
         self._ver = 0
-        self._base = None
+        self._base: Tensor | None = None
         self._viewed = False
-        self.name = None
+        self.name: str | None = None
         if requires_grad:
             self.requires_grad_()
 
@@ -257,10 +258,11 @@ class Tensor(_methods.TensorMethods):
         value replaces the gradient. Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook)
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = []
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     # ----- operators: thin calls to primitives ----------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -400,7 +402,8 @@ class Tensor(_methods.TensorMethods):
 
 def make(data: Any, node: Node | None) -> Tensor:
     """Wrap an operation's raw result (the fast path used by primitives)."""
-    if type(data) is not np.ndarray and type(data) is not Logical:
+    if type(data) is not np.ndarray and type(data) is not Logical \
+            and not isinstance(data, _Traced):  # vmap's and jit's stand-ins stay as they are
         data = _backend.as_array(data)  # a NumPy scalar becomes an array; a CuPy array stays
     t = _new(Tensor)
     t._data = data

@@ -41,6 +41,9 @@ class TensorMethods:
     _fw: Any
     requires_grad: bool
 
+    if TYPE_CHECKING:
+        def __setitem__(self, index: Any, value: Any) -> None: ...  # Tensor's (tensor.py)
+
     @property
     def T(self) -> Tensor:  # noqa: N802  (NumPy's and PyTorch's name)
         return _ops.transpose(self)

@@ -83,11 +83,12 @@ class TreeDef:
             return f"({kids[0]},)" if len(kids) == 1 else f"({', '.join(kids)})"
         if self.kind == "list":
             return f"[{', '.join(kids)}]"
+        cls: Any = self.type  # set on every kind of container
         if self.kind == "dict":
             inner = ", ".join(f"{k!r}: {c}" for k, c in zip(self.keys, kids))
-            return "{" + inner + "}" if self.type is dict else f"{self.type.__name__}({{{inner}}})"
+            return "{" + inner + "}" if cls is dict else f"{cls.__name__}({{{inner}}})"
         fields = ", ".join(f"{k}={c}" for k, c in zip(self.keys, kids))
-        return f"{self.type.__name__}({fields})"
+        return f"{cls.__name__}({fields})"
 
     def flatten_up_to(self, tree: Any) -> list:
         """The leaves of ``tree`` at this structure's leaf positions. A ``None`` in ``tree``
@@ -197,14 +198,15 @@ def _build(td: TreeDef, leaves: Iterator) -> Any:
     if td.kind == "none":
         return None
     children = [_build(c, leaves) for c in td.children]
+    cls: Any = td.type  # set on every kind of container
     if td.kind in ("tuple", "list"):
-        return td.type(children)
+        return cls(children)
     if td.kind == "namedtuple":
-        return td.type(*children)
+        return cls(*children)
     if td.kind == "dict":
         pairs = zip(td.keys, children)
-        return defaultdict(td.meta, pairs) if td.type is defaultdict else td.type(pairs)
-    obj = object.__new__(td.type)  # dataclass: fields set without __init__ (see above)
+        return defaultdict(td.meta, pairs) if cls is defaultdict else cls(pairs)
+    obj = object.__new__(cls)  # dataclass: fields set without __init__ (see above)
     for name, value in zip(td.keys, children):
         object.__setattr__(obj, name, value)
     return obj

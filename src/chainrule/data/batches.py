@@ -57,8 +57,8 @@ class BatchIterator:
             raise ValueError("give either seed or rng, not both")
         if rng is not None and not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        self.x = np.asarray(x)
-        self.y = np.asarray(y)
+        self.x: np.ndarray = np.asarray(x)
+        self.y: np.ndarray = np.asarray(y)
         if self.x.ndim == 0 or self.y.ndim == 0:
             raise ValueError("x and y must have a first (sample) dimension, got a scalar")
         if len(self.x) != len(self.y):
@@ -66,10 +66,10 @@ class BatchIterator:
                 f"x and y must have the same number of samples: len(x) = {len(self.x)}, "
                 f"len(y) = {len(self.y)}"
             )
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        self.batch_size: int = int(batch_size)
+        self.shuffle: bool = bool(shuffle)
+        self.drop_last: bool = bool(drop_last)
+        self.rng: np.random.Generator = rng if rng is not None else np.random.default_rng(seed)
 
     @property
     def num_samples(self) -> int:

@@ -168,7 +168,8 @@ def _stale_args(node: Any) -> Iterator[tuple[Any, int, Tensor, int]]:
 def _reason(p: Tensor, graph: _Graph) -> str | None:
     if not p.requires_grad:
         use = next(graph.users(p), None)
-        where = f"it is used by '{use[0]._node.prim.name}' in the loss, but " if use else ""
+        # a user is an output: it has a node
+        where = f"it is used by '{use[0]._node.prim.name}' in the loss, but " if use else ""  # type: ignore[union-attr]
         return (f"never required grad: {where}it was created without requires_grad=True, so "
                 "no gradient is recorded for it")
     if graph.freed:
@@ -194,7 +195,8 @@ def _array(g: Any) -> np.ndarray:
 def _unreachable(p: Tensor, graph: _Graph) -> str:
     late = next(graph.users(p), None)
     if late is not None:
-        return (f"not reachable from the loss: it is used by '{late[0]._node.prim.name}', but "
+        # a user is an output: it has a node
+        return (f"not reachable from the loss: it is used by '{late[0]._node.prim.name}', but "  # type: ignore[union-attr]
                 "it did not require grad yet when the loss was computed (requires_grad was "
                 "set afterwards); compute the loss again")
     return _cut_reason(p, graph) or ("not reachable from the loss: the loss does not depend "
@@ -245,7 +247,7 @@ def _zero_reason(p: Tensor, graph: _Graph) -> str:
         node = out._node
         if node is None or not np.any(_array(graph.grads.get(id(out)))):
             continue
-        for i, q in node.parents:
+        for i, q in node.parents or ():  # (None only once released)
             if id(q) in below and not np.any(_array(graph.grads.get(id(q)))):
                 return "gradient is exactly zero: " + _blocker(node, i, graph) + _also_cut(p,
                                                                                           graph)
@@ -284,7 +286,8 @@ def _blocker(node: Any, i: int, graph: _Graph) -> str:
                 made = a._node.prim.name if isinstance(a, Tensor) and a._node else None
                 extra = ""
                 if made == "relu":
-                    extra = f" (a dead ReLU: {_dead_units(np.asarray(a._node.raw[0]))})"
+                    # made == "relu": a is a Tensor with a node
+                    extra = f" (a dead ReLU: {_dead_units(np.asarray(a._node.raw[0]))})"  # type: ignore[union-attr]
                 source = (f"the output of '{made}'" if made else "an all-zero tensor"
                           if np.ndim(_array(a)) else f"the constant {_array(a).item()!r}")
                 return (f"'{name}' multiplies it by {source}{extra}, so its gradient is 0")

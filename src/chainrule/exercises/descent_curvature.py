@@ -232,8 +232,10 @@ def ex27(fast: bool = False) -> Result:
     return res
 
 
-def _tiny_mlp_loss(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...]) -> Callable:
-    """The MSE of an MLP (tanh) as a function of one flat parameter vector."""
+def _tiny_mlp_loss(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...]
+                   ) -> tuple[Callable, int]:
+    """The MSE of an MLP (tanh) as a function of one flat parameter vector, and the
+    vector's length."""
     shapes = [s for n_in, n_out in zip(sizes, sizes[1:]) for s in ((n_in, n_out), (n_out,))]
 
     def loss(theta):
@@ -249,8 +251,7 @@ def _tiny_mlp_loss(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...]) -> Call
                 h = cr.tanh(h)
         return nn.functional.mse_loss(h, y)
 
-    loss.size = sum(math.prod(s) for s in shapes)
-    return loss
+    return loss, sum(math.prod(s) for s in shapes)
 
 
 @exercise(28, GROUP, "One Newton step solves a positive-definite quadratic", stars=1)
@@ -294,8 +295,8 @@ def ex28(fast: bool = False) -> Result:
     gd_steps = math.ceil(math.log(1e-10) / math.log((eig[-1] - eig[0]) / (eig[-1] + eig[0])))
 
     x, y = rng.normal(size=(8, 2)), rng.normal(size=(8, 1))
-    loss = _tiny_mlp_loss(x, y, (2, 3, 1))
-    theta = rng.normal(size=loss.size)
+    loss, n_params = _tiny_mlp_loss(x, y, (2, 3, 1))
+    theta = rng.normal(size=n_params)
     hess = functional.hessian(loss)(theta)
     h_eig = np.linalg.eigvalsh(hess)
     g = functional.grad(loss)(theta)
@@ -305,7 +306,7 @@ def ex28(fast: bool = False) -> Result:
         "condition number of A": eig[-1] / eig[0],
         "||Newton step result - t*||": float(np.linalg.norm(newton - t_star)),
         "GD steps (best fixed lr) to shrink the error 1e10-fold (worst case)": gd_steps,
-        "tiny 2-3-1 tanh net: parameters": loss.size,
+        "tiny 2-3-1 tanh net: parameters": n_params,
         "tiny net: Hessian eigenvalues": h_eig,
         "tiny net: negative eigenvalues": int((h_eig < 0).sum()),
         "tiny net: g^T H^-1 g (< 0 means the Newton step points uphill)":
@@ -345,7 +346,7 @@ def ex28(fast: bool = False) -> Result:
         res.checks.append(close("tiny net Hessian vs PyTorch", hess, ref, "PyTorch",
                                 rtol=1e-10, atol=1e-12))
     before, after = res.quantities["tiny net: loss before, after one Newton step"]
-    res.notes.append(f"Measured on the tiny net: {int((h_eig < 0).sum())} of {loss.size} Hessian "
+    res.notes.append(f"Measured on the tiny net: {int((h_eig < 0).sum())} of {n_params} Hessian "
                      f"eigenvalues are negative; here one Newton step still lowered the loss "
                      f"({before:.3f} -> {after:.3f}), but Newton's step solves grad = 0 "
                      "whatever the curvature, so it is as happy to land on a saddle (in "

@@ -89,7 +89,7 @@ class _Counted:
         return self.f(x)
 
 
-def _best_time(run: Callable[[], object], repeats: int) -> float:
+def _best_time(run: Callable[..., object], repeats: int) -> float:
     best = math.inf
     for _ in range(repeats):
         t0 = time.perf_counter()

@@ -16,6 +16,7 @@ import numpy as np
 import chainrule as cr
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
+from chainrule.jit import jit, make_program
 from chainrule.memory import graph_tensors
 from chainrule.nn import MLP
 from chainrule.nn import functional as nnf
@@ -79,6 +80,16 @@ def ex12(fast: bool = False) -> Result:
         close("gradient", grad, direct, "direct differentiation", atol=0.0),
         close("gradient", grad, fd, "finite differences", rtol=1e-8, atol=1e-8),
     ]
+    program, (value, tensor_grad) = _tensor_program_12(x)
+    res.quantities["Tensor form: forward and backward as a program (chainrule.jit)"] = program
+    res.checks += [
+        close("Tensor program: f and gradient", [value, *tensor_grad], [0, *grad],
+              "the Value engine's passes", atol=0.0),
+        holds("Tensor program: 5 forward and 7 backward operations", (program.count(
+            "forward"), program.count("backward")) == (5, 7), (program.count("forward"),
+            program.count("backward")), "(5, 7)", "the graph: 5 nodes; 2 products x 2 "
+                                                  "adjoints + 3 sums of 2 uses"),
+    ]
     res.quantities["graph (DOT)"] = to_dot(nodes["f"])
     res.figures["graph"] = lambda path: to_png(nodes["f"], path,
                                                "f = (x1+x2)(x2+x3)(x1+x3) at (1, 2, -1)")
@@ -86,6 +97,19 @@ def ex12(fast: bool = False) -> Result:
                      "adjoint in each node), by " + ("Graphviz." if dot_available() else
                                                       "matplotlib (Graphviz is not installed)."))
     return res
+
+
+def _tensor_program_12(x: Sequence[float]) -> tuple:
+    """The same function on Tensors, traced by ``chainrule.jit``: the program lists its
+    forward lines (a, b, ab, c, f) and the backward lines ``value_and_grad`` added (the
+    adjoints), and replaying it gives f and the gradient."""
+    def f(x1, x2, x3):
+        return (x1 + x2) * (x2 + x3) * (x1 + x3)
+
+    args = [np.array(v) for v in x]
+    step = jit(cr.value_and_grad(f, argnums=(0, 1, 2)))
+    value, grads = step(*args)
+    return step.program(*args), (float(value), [float(g) for g in grads])
 
 
 # --- exercise 13 ---------------------------------------------------------------------------
@@ -283,7 +307,7 @@ def _graph_flop_ratio(loss: cr.Tensor) -> float:
         if node is not None and node.prim.name in ("matmul", "linear"):
             (m, k), n = np.shape(node.raw[0]), np.shape(node.raw[1])[1]
             forward += m * k * n
-            backward += m * k * n * sum(1 for i, _ in node.parents if i in (0, 1))
+            backward += m * k * n * sum(1 for i, _ in node.parents or () if i in (0, 1))
     return backward / forward
 
 
@@ -341,6 +365,10 @@ def ex16(fast: bool = False) -> Result:
                                "PyTorch backward/forward": tbwd / tfwd})
         res.checks += _same_work(torch, model, net, x, labels)
         ratios["PyTorch"] = tbwd / tfwd
+    res.quantities.update(_count_16(model, x, labels))
+    res.checks.append(close("traced program: backward/forward matmul FLOPs",
+                            res.quantities["program backward/forward matmul FLOPs"], flops,
+                            "counted from the layer sizes", rtol=1e-12))
     measured = ", ".join(f"{k} {r:.2f}" for k, r in ratios.items())
     verdicts = "; ".join(f"{k} {'inside' if 2.0 <= r <= 3.0 else 'outside'}"
                          for k, r in ratios.items())
@@ -353,6 +381,25 @@ def ex16(fast: bool = False) -> Result:
     return res
 
 
+def _count_16(model: MLP, x: np.ndarray, labels: np.ndarray) -> dict:
+    """The operations of one training step as ``chainrule.make_program`` traces them: how
+    many lines the forward pass has and how many the backward pass adds, and the matmul
+    FLOPs of each (2 m n k per product, read off the program's shapes)."""
+    params = model.state_dict()
+    program = make_program(cr.value_and_grad(
+        lambda p: nnf.cross_entropy(cr.functional_call(model, p, x), labels)))(params)
+    flops = {"forward": 0, "backward": 0}
+    for line in program.lines:
+        if line.name in ("linear", "matmul"):
+            a = line.args[0]  # a Ref to a traced value, or the constant x
+            a = program.values[a.slot] if hasattr(a, "slot") else a
+            flops[line.phase] += 2 * program.values[line.outs[0]].size * a.shape[-1]
+    return {"program forward operations": program.count("forward"),
+            "program backward operations": program.count("backward"),
+            "program backward/forward matmul FLOPs": flops["backward"] / flops["forward"],
+            "program": program}
+
+
 def _same_work(torch, model: MLP, net, x: np.ndarray, labels: np.ndarray) -> list:
     """Checks that chainrule and PyTorch compute the same loss and gradients (float32)."""
     model.zero_grad()
@@ -362,7 +409,8 @@ def _same_work(torch, model: MLP, net, x: np.ndarray, labels: np.ndarray) -> lis
     tloss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(labels))
     tloss.backward()
     theirs = torch_gradients(model, net)
-    worst = max(float(np.abs(p.grad - theirs[name]).max() / (np.abs(theirs[name]).max() + 1e-30))
+    # the loss uses every parameter: PyTorch gives each a gradient (never None)
+    worst = max(float(np.abs(p.grad - theirs[name]).max() / (np.abs(theirs[name]).max() + 1e-30))  # type: ignore[arg-type]
                 for name, p in model.named_parameters())
     return [close("loss", float(loss.data), tloss.item(), "PyTorch", rtol=1e-5),
             close("gradients: max |diff| / max |grad|", worst, 0.0, "PyTorch (float32)",

@@ -13,7 +13,7 @@ from chainrule.exercises.result import Result, close, holds, skipped, torch_or_s
 GROUP = "Gradient identities"
 
 
-def _sigmoid(u: float) -> float:
+def _sigmoid(u: float | np.ndarray) -> float:
     """The logistic function in plain NumPy (an independent closed form)."""
     return float(0.5 * (1.0 + np.tanh(0.5 * u)))
 

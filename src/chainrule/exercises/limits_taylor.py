@@ -20,7 +20,7 @@ from chainrule.exercises.result import Result, close, holds
 GROUP = "Limits, derivatives, and Taylor"
 
 
-def derivative(f: Callable, order: int = 1) -> Callable[[np.ndarray], np.ndarray]:
+def derivative(f: Callable, order: int = 1) -> Callable[[np.ndarray | float], np.ndarray]:
     """The ``order``-th derivative of an elementwise function ``f``, by reverse mode.
 
     For elementwise f the Jacobian is diagonal, so the gradient of ``sum(f(x))`` is
@@ -48,7 +48,7 @@ def ex01(fast: bool = False) -> Result:
     """
     x = 1.5
     hs = 10.0 ** -np.arange(1, 7)
-    cases = {
+    cases: dict[str, tuple[Callable, Callable[[np.ndarray], np.ndarray], float]] = {
         "1/x": (lambda t: 1.0 / t, lambda h: -1.0 / (x * (x + h)), -1.0 / x**2),
         "sqrt(x)": (cr.sqrt, lambda h: 1.0 / (np.sqrt(x + h) + np.sqrt(x)), 0.5 / math.sqrt(x)),
         "exp(2x)": (lambda t: cr.exp(2.0 * t), lambda h: np.exp(2 * x) * np.expm1(2 * h) / h,

@@ -10,7 +10,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import functional, nn, optim
-from chainrule.diagnose import why_no_grad
+from chainrule.diagnose import NoGradReport, why_no_grad
 from chainrule.exercises.registry import exercise
 from chainrule.exercises.result import Result, close, holds, skipped, torch_or_skip
 from chainrule.viz import plot_curves, save_figure
@@ -19,7 +19,7 @@ GROUP = "Numerical pitfalls"
 EPS = float(np.finfo(np.float64).eps)
 
 
-def central_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+def central_gradient(f: Callable[..., float], x: np.ndarray,
                      h: float = 1e-6) -> np.ndarray:
     """Central differences (f(x + h e_i) - f(x - h e_i)) / 2h for every entry of x: an
     independent reference for autodiff gradients (truncation error O(h^2), round-off
@@ -33,7 +33,7 @@ def central_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     return g
 
 
-def _central_exp(x: np.ndarray | float, h: float) -> np.ndarray:
+def _central_exp(x: np.ndarray | float, h: np.ndarray | float) -> np.ndarray:
     """The central difference of exp at x (f evaluated by chainrule's exp on raw arrays)."""
     x = np.asarray(x, dtype=np.float64)
     return (cr.exp(x + h) - cr.exp(x - h)) / (2 * h)
@@ -68,8 +68,8 @@ def ex30(fast: bool = False) -> Result:
     sweep_at_1 = np.abs(_central_exp(np.full_like(sweep, 1.0), sweep) - exact)
     sweep_rms = np.array([typical(h) for h in sweep])
     h_star = (3 * EPS) ** (1 / 3)
-    best_single = min(errors, key=errors.get)
-    best_typical = min(rms, key=rms.get)
+    best_single = min(errors, key=errors.__getitem__)
+    best_typical = min(rms, key=rms.__getitem__)
     res = Result(30, "Central differences for exp'(1): truncation vs round-off", quantities={
         "f'(1) by autodiff": exact,
         "estimates": {f"h={h:g}": float(_central_exp(1.0, h)) for h in hs},
@@ -276,7 +276,7 @@ def _loss_relu(p, x, y):
 
 
 #: name -> (buggy (loss, params), fixed (loss, params), parameter to watch, words of the cause)
-_BUGS: dict[str, tuple] = {
+_BUGS: dict[str, tuple[tuple, tuple, str, str]] = {
     "forgotten requires_grad": ((_loss_clean, lambda: _init(w1_requires_grad=False)),
                                 (_loss_clean, _init), "W1", "never required grad"),
     "detach": ((_loss_detach, _init), (_loss_clean, _init), "W1", "detach"),
@@ -289,7 +289,7 @@ _BUGS: dict[str, tuple] = {
 
 
 def _train(loss_fn: Callable, params: dict, x: np.ndarray, y: np.ndarray, steps: int
-           ) -> tuple[dict, list[float], float]:
+           ) -> tuple[NoGradReport, list[float], float]:
     """Adam on every parameter (as a user would write it): the diagnosis of the first loss
     (made before its backward), the loss per step, the final training accuracy."""
     opt = optim.Adam(list(params.values()), lr=0.05)
@@ -302,6 +302,7 @@ def _train(loss_fn: Callable, params: dict, x: np.ndarray, y: np.ndarray, steps:
         loss.backward()
         opt.step()
         losses.append(float(loss.item()))
+    assert report is not None  # steps > 0: the first loss was diagnosed
     return report, losses, float(np.mean(logits.argmax(axis=1) == y))
 
 

@@ -64,7 +64,7 @@ def torch_or_skip(name: str) -> Any:
     return torch
 
 
-Figure = Callable[[Path], None]
+Figure = Callable[[Path], object]  # draws into the file at the path (any return ignored)
 
 
 @dataclass

@@ -216,9 +216,10 @@ def _jacobian(f: Callable, argnums: int | Sequence[int], mode: str, explain: boo
         else:
             blocks = _jacrev_blocks(outs, vjp_fn, xs, chunk_size)
         choice = _choose(mode, n_in, _size(outs))
-        per_out = [_split_by(in_def.children, b) for b in blocks]
+        per_out: list[Any] = [_split_by(in_def.children, b) for b in blocks]
         per_out = [trees[0] if single else tuple(trees) for trees in per_out]
-        result = _export(tree_unflatten(flat.out_def, per_out), _returns_tensors(*args))
+        # flat.out_def: set (not None) by the calls of flat above
+        result = _export(tree_unflatten(flat.out_def, per_out), _returns_tensors(*args))  # type: ignore[arg-type]
         return (result, choice) if explain else result
 
     return _same_arguments(jac, f)

@@ -92,7 +92,7 @@ def _labels(f: Callable, n: int) -> list[str]:
 def _same_arguments(transformed: Callable, f: Callable) -> Callable:
     """Mark ``transformed`` as taking f's arguments, so that messages about it (a Hessian,
     grad of grad) name them as f does."""
-    transformed.__wrapped__ = f  # type: ignore[attr-defined]  (read by inspect.signature)
+    transformed.__wrapped__ = f  # type: ignore[attr-defined]  # read by inspect.signature
     return transformed
 
 
@@ -184,8 +184,11 @@ def _split_aux(result: Any, has_aux: bool, op: str) -> tuple[Any, Any]:
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int, op: str) -> tuple[tuple[int, ...], bool]:
-    single = isinstance(argnums, int | np.integer)
-    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    nums: tuple[int, ...]
+    if isinstance(argnums, int | np.integer):
+        single, nums = True, (int(argnums),)
+    else:
+        single, nums = False, tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
             raise ValueError(f"{op}: argnums {argnums} out of range for {nargs} argument(s)")

@@ -36,7 +36,7 @@ def _gradients(outs: Sequence[Any], cotangents: Sequence[Any], inputs: Sequence[
     reach, and f may have used tensors whose graph belongs to the caller."""
     pairs = [(o, c) for o, c in zip(outs, cotangents)
              if c is not None and isinstance(o, Tensor) and o.requires_grad]
-    found = [None] * len(inputs)
+    found: Sequence[Any] = [None] * len(inputs)
     if pairs:
         found = autograd.grad([o for o, _ in pairs], inputs, [c for _, c in pairs],
                               retain_graph=True, create_graph=create_graph, allow_unused=True)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, ops
+from chainrule.jit.hook import Traced
 from chainrule.ops.nn import log_softmax, softmax
 from chainrule.tensor import Tensor
 
@@ -84,6 +85,8 @@ def _labels(labels: Any, n: int, c: int, op: str) -> np.ndarray:
     if y.shape != (n,):
         raise ValueError(f"{op}: labels of shape {y.shape} for {n} examples of {c} classes; "
                          f"expected shape ({n},)")
+    if isinstance(y, Traced):  # values unknown while jit traces: the primitive checks them
+        return y
     bad = (y < 0) | (y >= c)
     if y.size and bad.any():  # labels on a GPU: one wait for it (host labels: none)
         y, bad = backend.to_numpy(y), backend.to_numpy(bad)

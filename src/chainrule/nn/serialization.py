@@ -32,11 +32,12 @@ def save(module: Module, path: str | Path) -> Path:
     does), atomically: a reader never sees a half-written file. Returns the path."""
     path = _npz_path(path)
     state = {name: backend.to_numpy(v) for name, v in module.state_dict().items()}  # GPU: copied
-    write_atomically(path, lambda f: np.savez(f, **state))
+    # ignore: NumPy's stub types **kwds as if a name could be allow_pickle (a bool)
+    write_atomically(path, lambda f: np.savez(f, **state))  # type: ignore[arg-type]
     return path
 
 
-def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write`` on a temporary file beside ``path``, then rename it to ``path``: a
     reader (or a run killed half-way) sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)

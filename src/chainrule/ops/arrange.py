@@ -11,13 +11,14 @@ no rules of their own and differentiate to any order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.exceptions import AxisError
 
 from chainrule import backend
 from chainrule.batching import axes_in, per_example
+from chainrule.jit.hook import Traced
 from chainrule.ops.indexing import getitem
 from chainrule.ops.shape import named_error, reshape, swapaxes, transpose
 from chainrule.primitive import primitive
@@ -33,10 +34,12 @@ Axes = int | Sequence[int] | None
 
 
 # ----- helpers ----------------------------------------------------------------------------
-def values(x: Any) -> np.ndarray:
+def values(x: Any) -> Any:
     """The raw array behind ``x`` (a Tensor's data): for index computations, never
     differentiated."""
-    return x._data if isinstance(x, Tensor) else backend.as_array(x)
+    if isinstance(x, Tensor):
+        return x._data
+    return x if isinstance(x, Traced) else backend.as_array(x)  # jit's traced value stays one
 
 
 def gather(x: Any, index: Any) -> Any:
@@ -77,6 +80,8 @@ def _int_indices(indices: Any, op: str) -> np.ndarray:
 
 
 def _check_bounds(idx: np.ndarray, n: int, op: str, shape: tuple[int, ...], axis: Any) -> None:
+    if isinstance(idx, Traced):  # values unknown while jit traces: getitem checks at replay
+        return
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx[(idx < -n) | (idx >= n)].ravel()[0]
         raise IndexError(f"{op}: index {bad} is out of bounds for axis {axis} of length {n} "
@@ -157,7 +162,7 @@ def sort(x: Any, axis: int | None = -1, kind: str | None = None,
 
 @per_example("x")
 def partition(x: Any, kth: int | Sequence[int], axis: int | None = -1,
-              kind: str = "introselect") -> Any:
+              kind: Literal["introselect"] = "introselect") -> Any:
     """``np.partition``: x rearranged along ``axis`` so that the element at each ``kth``
     position is the one a sort would put there, smaller ones before and larger after.
 

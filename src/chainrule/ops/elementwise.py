@@ -8,6 +8,8 @@ Read each block as: forward, then ``d out`` in terms of ``d x``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.batching import is_batched
@@ -31,7 +33,7 @@ def unsupported_type(op: str, *operands: object) -> TypeError | None:
     return None
 
 
-def operand_error(op: str, error: Exception, *operands: object) -> Exception:
+def operand_error(op: str, error: Exception, *operands: Any) -> Exception:
     """What to raise after NumPy refused ``op``'s operands: a TypeError naming an operand of
     an unsupported type, a ValueError naming shapes that do not broadcast, or else NumPy's
     own message under the op's name. Only the failing call pays; the hot path is NumPy's."""
@@ -49,10 +51,10 @@ def operand_error(op: str, error: Exception, *operands: object) -> Exception:
 
 # ----- arithmetic -----------------------------------------------------------
 @primitive
-def add(x, y):
+def add(x, y, out=None):
     """x + y"""
     try:
-        return np.add(x, y)
+        return np.add(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("add", e, x, y) from None
 
@@ -64,10 +66,10 @@ add.defjvp(lambda t, ans, x, y: t,
 
 
 @primitive
-def sub(x, y):
+def sub(x, y, out=None):
     """x - y"""
     try:
-        return np.subtract(x, y)
+        return np.subtract(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("sub", e, x, y) from None
 
@@ -79,10 +81,10 @@ sub.defjvp(lambda t, ans, x, y: t,
 
 
 @primitive
-def mul(x, y):
+def mul(x, y, out=None):
     """x * y"""
     try:
-        return np.multiply(x, y)
+        return np.multiply(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("mul", e, x, y) from None
 
@@ -94,10 +96,10 @@ mul.defjvp(lambda t, ans, x, y: t * y,
 
 
 @primitive
-def div(x, y):
+def div(x, y, out=None):
     """x / y"""
     try:
-        return np.divide(x, y)
+        return np.divide(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("div", e, x, y) from None
 
@@ -109,9 +111,9 @@ div.defjvp(lambda t, ans, x, y: t / y,
 
 
 @primitive
-def neg(x):
+def neg(x, out=None):
     """-x"""
-    return np.negative(x)
+    return np.negative(x, out=out)
 
 
 neg.defvjp(lambda g, ans, x: -g)                       # d(-x) = -dx
@@ -160,9 +162,9 @@ astype.defjvp(lambda t, ans, x, dtype: astype(t, dtype))
 
 # ----- exponentials and logarithms ------------------------------------------
 @primitive
-def exp(x):
+def exp(x, out=None):
     """e ** x"""
-    return np.exp(x)
+    return np.exp(x, out=out)
 
 
 exp.defvjp(lambda g, ans, x: g * ans)                  # d e^x = e^x dx
@@ -170,9 +172,9 @@ exp.defjvp(lambda t, ans, x: t * ans)
 
 
 @primitive
-def log(x):
+def log(x, out=None):
     """Natural logarithm."""
-    return np.log(x)
+    return np.log(x, out=out)
 
 
 log.defvjp(lambda g, ans, x: g / x)                    # d log x = dx / x
@@ -200,9 +202,9 @@ expm1.defjvp(lambda t, ans, x: t * (ans + 1))
 
 
 @primitive
-def sqrt(x):
+def sqrt(x, out=None):
     """Square root."""
-    return np.sqrt(x)
+    return np.sqrt(x, out=out)
 
 
 sqrt.defvjp(lambda g, ans, x: g / (2 * ans))           # d sqrt x = dx / (2 sqrt x)
@@ -211,19 +213,20 @@ sqrt.defjvp(lambda t, ans, x: t / (2 * ans))
 
 # ----- trigonometric and hyperbolic -----------------------------------------
 @primitive
-def sin(x):
+def sin(x, out=None):
     """Sine."""
-    return np.sin(x)
+    return np.sin(x, out=out)
 
 
-sin.defvjp(lambda g, ans, x: g * cos(x))               # d sin x = cos x dx
-sin.defjvp(lambda t, ans, x: t * cos(x))
+# ignore[has-type]: mypy cannot type cos, a decorated function, before its def below
+sin.defvjp(lambda g, ans, x: g * cos(x))  # type: ignore[has-type]  # d sin x = cos x dx
+sin.defjvp(lambda t, ans, x: t * cos(x))  # type: ignore[has-type]
 
 
 @primitive
-def cos(x):
+def cos(x, out=None):
     """Cosine."""
-    return np.cos(x)
+    return np.cos(x, out=out)
 
 
 cos.defvjp(lambda g, ans, x: -g * sin(x))              # d cos x = -sin x dx
@@ -241,9 +244,9 @@ tan.defjvp(lambda t, ans, x: t * (1 + ans * ans))
 
 
 @primitive
-def tanh(x):
+def tanh(x, out=None):
     """Hyperbolic tangent."""
-    return np.tanh(x)
+    return np.tanh(x, out=out)
 
 
 tanh.defvjp(lambda g, ans, x: g * (1 - ans * ans))     # d tanh x = (1 - tanh^2 x) dx
@@ -272,9 +275,9 @@ softplus.defjvp(lambda t, ans, x: t * sigmoid(x))
 
 
 @primitive
-def relu(x):
+def relu(x, out=None):
     """max(x, 0). Subgradient at the kink: 0 at x = 0 (``[x > 0]``), as PyTorch."""
-    return np.maximum(x, 0)
+    return np.maximum(x, 0, out=out)
 
 
 relu.defvjp(lambda g, ans, x: g * (x > 0))             # d relu x = [x > 0] dx
@@ -287,8 +290,9 @@ def abs(x):
     return np.abs(x)
 
 
-abs.defvjp(lambda g, ans, x: g * sign(x))              # d |x| = sign(x) dx
-abs.defjvp(lambda t, ans, x: t * sign(x))
+# ignore[has-type]: mypy cannot type sign, a decorated function, before its def below
+abs.defvjp(lambda g, ans, x: g * sign(x))  # type: ignore[has-type]  # d |x| = sign(x) dx
+abs.defjvp(lambda t, ans, x: t * sign(x))  # type: ignore[has-type]
 
 
 @primitive
@@ -308,11 +312,11 @@ def _share(g, x, y):
 
 
 @primitive
-def maximum(x, y):
+def maximum(x, y, out=None):
     """Elementwise larger of x and y. On a tie (x == y) each gets half the gradient,
     as in PyTorch."""
     try:
-        return np.maximum(x, y)
+        return np.maximum(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("maximum", e, x, y) from None
 
@@ -324,11 +328,11 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
 
 
 @primitive
-def minimum(x, y):
+def minimum(x, y, out=None):
     """Elementwise smaller of x and y. On a tie (x == y) each gets half the gradient,
     as in PyTorch."""
     try:
-        return np.minimum(x, y)
+        return np.minimum(x, y, out=out)
     except (TypeError, ValueError) as e:
         raise operand_error("minimum", e, x, y) from None
 

@@ -158,14 +158,10 @@ def _kept_writes(g, index, shape):
     if _basic(index):
         return part
     xp = backend.array_namespace(g)  # the index may be on a GPU with g: compute there
-    written = xp.zeros(shape, dtype=bool)[index].shape
+    written = np.shape(part)
     ids = xp.arange(int(np.prod(written))).reshape(written)
-    owner = xp.full(shape, -1)
-    owner[index] = ids
-    kept = owner[index] == ids
-    if xp is np and kept.all():  # (on a GPU, asking would wait for it: multiply anyway)
-        return part
-    return part * kept
+    owner = index_update(xp.full(shape, -1), index, ids)  # primitives: a traced index works
+    return part * (getitem(owner, index) == ids)
 
 
 # d (x with x[i] = v) = dx with zeros at i, plus dv placed at i (the writes that stayed)

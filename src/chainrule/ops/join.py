@@ -10,6 +10,7 @@ places each piece's cotangent back in its slice (zero for pieces that are not us
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,7 @@ def _split(x: Any, sections: Sections, axis: int, op: str, even: bool) -> list:
                              "unequal ones)")
         each, extra = divmod(n, int(sections))
         sizes = [each + 1] * extra + [each] * (int(sections) - extra)
-        sections = np.cumsum(sizes)[:-1].tolist()
+        sections = list(accumulate(sizes[:-1]))
     return split(x if isinstance(x, Tensor) else np.asarray(x), [int(i) for i in sections], ax)
 
 

@@ -25,10 +25,10 @@ from chainrule.primitive import EachArgument, primitive
 
 
 @primitive
-def matmul(a, b):
+def matmul(a, b, out=None):
     """a @ b with NumPy's rules: 1-D operands are vectors, leading axes broadcast."""
     try:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     except (TypeError, ValueError):
         raise unsupported_type("matmul", a, b) or ValueError(
             _matmul_error(np.shape(a), np.shape(b))) from None

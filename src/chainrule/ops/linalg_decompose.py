@@ -68,7 +68,9 @@ def _ties(x) -> np.ndarray:
     degenerate there and the vectors are not unique."""
     x = value(x)
     n = x.shape[-1]
-    tol = 8 * n * np.finfo(x.dtype).eps * np.max(np.abs(x), axis=-1, initial=0.0)
+    if n == 0:
+        return backend.eye(0, bool, like=x)
+    tol = 8 * n * np.finfo(x.dtype).eps * np.max(np.abs(x), axis=-1)
     close = np.abs(x[..., :, None] - x[..., None, :]) <= tol[..., None, None]
     return close & ~backend.eye(n, bool, like=x)
 
@@ -249,8 +251,9 @@ def _svd_degenerate(s, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Ties of s, and zero singular values (which matter only for a non-square matrix,
     through the S^-1 terms below)."""
     sv = value(s)
-    zero = sv <= 8 * max(m, n) * np.finfo(sv.dtype).eps * np.max(sv, axis=-1, keepdims=True,
-                                                                 initial=0.0)
+    if sv.shape[-1] == 0:
+        return _ties(s), sv > 0
+    zero = sv <= 8 * max(m, n) * np.finfo(sv.dtype).eps * np.max(sv, axis=-1, keepdims=True)
     return _ties(s), zero
 
 

@@ -82,10 +82,11 @@ def select(condlist, choicelist, default=0):
     if not condlist:
         raise ValueError("select: the condition list is empty")
     for i, c in enumerate(condlist):
-        dtype = c.dtype if hasattr(c, "dtype") else np.asarray(c).dtype
+        raw = _raw(c)
+        dtype = raw.dtype if hasattr(raw, "dtype") else backend.as_array(raw).dtype
         if dtype.kind != "b":
-            raise TypeError(f"select: condition {i} has dtype {dtype}; "
-                            "conditions must be boolean arrays")
+            raise TypeError(f"select: condition {i} has dtype {dtype}; conditions must be "
+                            "boolean arrays")
     out = default
     for c, choice in zip(condlist[::-1], choicelist[::-1]):
         out = where(c, choice, out)
@@ -101,7 +102,8 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
     so the values are NumPy's. Differentiable in start and stop (arrays broadcast; ``axis``
     places the new axis); ``retstep`` also returns the step, (stop - start) / div."""
     if not isinstance(start, Tensor) and not isinstance(stop, Tensor):
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+        # ignore: NumPy's overloads want retstep as a literal True or False, not a bool
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)  # type: ignore[call-overload]
     if not isinstance(num, int | np.integer) or num < 0:
         raise ValueError(f"linspace: num={num!r} must be a non-negative integer")
     if dtype is not None and not np.issubdtype(dtype, np.floating):

@@ -8,7 +8,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.batching import loop
 from chainrule.ops.batch_rules import along_axis, batch_size, broadcasting
-from chainrule.ops.elementwise import add, exp
+from chainrule.ops.elementwise import add, astype, exp
 from chainrule.ops.indexing import _index_values, getitem
 from chainrule.ops.linalg import _matmul_batch, _matmul_error, matmul
 from chainrule.ops.reduce import mean, sum
@@ -21,8 +21,7 @@ def _log_normalizer(x, axis):
     """logsumexp(x) along ``axis`` (kept), with the max subtracted first."""
     x = backend.as_array(x)
     m = x.max(axis=axis, keepdims=True)
-    if type(m) is not np.ndarray or not np.isfinite(m).all():  # (a GPU is not asked: no wait)
-        m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
+    m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
     return np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
 
 
@@ -56,15 +55,15 @@ log_softmax.defjvp(lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, k
 
 
 @primitive
-def linear(x, weight, bias):
+def linear(x, weight, bias, out=None):
     """x @ weight + bias in one node (PyTorch's addmm): x (..., in), weight (in, out),
     bias (out,). The affine layer of an MLP, recorded once instead of twice."""
     try:
-        out = np.matmul(x, weight)
+        out = np.matmul(x, weight, out=out)
     except ValueError:
         raise ValueError("linear: " + _matmul_error(np.shape(x), np.shape(weight))) from None
     try:
-        out += bias  # a fresh array: adding in place saves an allocation
+        out += bias  # a fresh array (or jit's buffer): adding in place saves one
     except ValueError:
         raise ValueError(f"linear: a bias of shape {np.shape(bias)} does not fit the output "
                          f"of shape {out.shape}") from None
@@ -86,9 +85,12 @@ linear.defjvp(lambda t, ans, x, w, b: matmul(t, w),
 
 
 def _one_hot(labels, n, dtype, like):
-    out = backend.zeros((len(labels), n), dtype, like=like)
-    out[np.arange(len(labels)), labels] = 1
-    return out
+    """Rows e_label, as a comparison (so that traced labels, chainrule.jit, work too), on
+    the device of ``like``."""
+    classes = backend.asarray_like(np.arange(n), like)
+    if backend.on_device(getattr(like, "_data", like)):
+        labels = backend.asarray_like(labels, like)
+    return astype(getitem(labels, (slice(None), None)) == classes, dtype)
 
 
 def _check_labels(logits, labels) -> None:

@@ -42,6 +42,7 @@ def _contracted(axes, sa: tuple[int, ...], sb: tuple[int, ...]) -> tuple[list[in
     """The axes of a and of b that tensordot sums over, checked against the shapes."""
     na, nb = len(sa), len(sb)
     where = f"tensordot: shapes {sa} and {sb} with axes={axes!r}"
+    pairs: tuple[list, ...]  # two lists of axes once checked
     if isinstance(axes, int | np.integer):
         if not 0 <= axes <= min(na, nb):
             raise ValueError(f"{where}: axes must lie in 0..{min(na, nb)}")

@@ -42,10 +42,10 @@ def _count(shape, axis, op):
 
 
 @primitive
-def sum(x, axis=None, keepdims=False):
+def sum(x, axis=None, keepdims=False, out=None):
     """Sum over ``axis``."""
     try:
-        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
     except ValueError as e:
         raise named_error("sum", e, x) from None
 

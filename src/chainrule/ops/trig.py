@@ -27,8 +27,9 @@ def sinh(x):
     return ufunc_call("sinh", np.sinh, x)
 
 
-sinh.defvjp(lambda g, ans, x: g * cosh(x))              # d sinh x = cosh x dx
-sinh.defjvp(lambda t, ans, x: t * cosh(x))
+# ignore[has-type]: mypy cannot type cosh, a decorated function, before its def below
+sinh.defvjp(lambda g, ans, x: g * cosh(x))  # type: ignore[has-type]  # d sinh x = cosh x dx
+sinh.defjvp(lambda t, ans, x: t * cosh(x))  # type: ignore[has-type]
 
 
 @primitive
@@ -47,8 +48,9 @@ def arcsinh(x):
     return ufunc_call("arcsinh", np.arcsinh, x)
 
 
-arcsinh.defvjp(lambda g, ans, x: g / hypot(x, 1.0))    # d arcsinh x = dx / sqrt(x^2 + 1)
-arcsinh.defjvp(lambda t, ans, x: t / hypot(x, 1.0))
+# ignore[has-type]: mypy cannot type hypot, a decorated function, before its def below
+arcsinh.defvjp(lambda g, ans, x: g / hypot(x, 1.0))  # type: ignore[has-type]  # d arcsinh x = dx / sqrt(x^2 + 1)
+arcsinh.defjvp(lambda t, ans, x: t / hypot(x, 1.0))  # type: ignore[has-type]
 
 
 @primitive
