@@ -122,7 +122,7 @@ def is_batched(x: Any) -> bool:
     return isinstance(x, Tensor) and type(x._data) is Logical
 
 
-def batched(level: int, value: Any, size: int) -> Tensor:
+def batched(level: int, value: Any, size: int) -> Any:
     """A tensor mapping ``value`` (a raw array or a lower-level Tensor, examples along its
     first axis) at vmap ``level``; a tuple or list of results gives one per entry."""
     from chainrule.tensor import make

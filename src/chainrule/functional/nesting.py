@@ -20,6 +20,7 @@ import numpy as np
 
 from chainrule import autograd, backend
 from chainrule.batching import Batch, is_batched
+from chainrule.jit.hook import state as _jit
 from chainrule.ops.elementwise import astype
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor, make
@@ -74,8 +75,10 @@ def _any_takes_part(*trees: Any) -> bool:
 
 
 def _returns_tensors(*values: Any) -> bool:
-    """Inside another transform, or given Tensors, a transform returns Tensors."""
-    return _nesting.depth > 0 or any(isinstance(v, Tensor) for v in tree_leaves(values))
+    """Inside another transform, given Tensors, or while ``chainrule.jit`` traces (whose
+    values can't become NumPy arrays), a transform returns Tensors."""
+    return _nesting.depth > 0 or _jit.active is not None or any(
+        isinstance(v, Tensor) for v in tree_leaves(values))
 
 
 def _labels(f: Callable, n: int) -> list[str]:

@@ -160,6 +160,7 @@ def _stacked(o: Any, level: int, size: int, axis: int | None, path: str) -> Any:
                              "examples; give it an axis")
         return o
     if mapped:
+        assert fw is not None  # (mapped says so)
         value = fw[1]
     elif isinstance(o, Tensor | np.ndarray | np.generic | int | float | complex) or \
             backend.on_device(o):

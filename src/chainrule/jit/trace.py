@@ -105,8 +105,8 @@ class Trace:
             if isinstance(a, Tensor):
                 if isinstance(a._data, Tracer):
                     traced = True
-                elif a.requires_grad:
-                    outside = a
+                elif a.requires_grad and a._fw is None:  # (a dual or a vmap-batched value
+                    outside = a  # is checked when the hook peels its level off: its primal)
             elif isinstance(a, Tracer) or (isinstance(a, tuple | list) and _holds_tracer(a)):
                 traced = True
         if traced and outside is not None:
