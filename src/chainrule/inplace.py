@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, ops
-from chainrule.tensor import Tensor, make, stamp, view_of
+from chainrule.tensor import Tensor, make
+from chainrule.versions import stamp, view_of
 
 
 def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -> Tensor:

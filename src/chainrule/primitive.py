@@ -41,7 +41,8 @@ from chainrule import anomaly, autograd, backend, batching, cutlog
 from chainrule.autograd import NO_KWARGS, Node
 from chainrule.jit.hook import Twin as _Twin
 from chainrule.jit.hook import state as _jit
-from chainrule.tensor import Tensor, current_tangent, dual, make, share_versions, stamp
+from chainrule.tensor import Tensor, dual, make
+from chainrule.versions import current_tangent, share_versions, stamp
 
 Rule = Callable[..., Any] | None
 

@@ -132,7 +132,9 @@ class Tensor(_methods.TensorMethods):
     def tangent(self) -> Any:
         """The forward-mode tangent of the innermost active ``jvp``, or None."""
         fw = self._fw
-        return None if fw is None or type(fw) is Batch else current_tangent(self, "tangent")
+        if fw is None or type(fw) is Batch:
+            return None
+        return _versions.current_tangent(self, "tangent")
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied); a tensor on a GPU is refused
@@ -241,7 +243,7 @@ class Tensor(_methods.TensorMethods):
         if type(self._data) is Logical:  # inside vmap: each example's value, detached
             return _batching.detach(self)
         out = make(self._data, None)
-        view_of(out, self)
+        _versions.view_of(out, self)
         if self.requires_grad:
             _cutlog.cut("detach", (self,), out)
         return out
@@ -419,38 +421,6 @@ def make(data: Any, node: Node | None) -> Tensor:
     return t
 
 
-def view_of(t: Tensor, of: Tensor) -> None:
-    """Make ``t`` (whose array shares memory with ``of``'s) an alias of ``of``: both
-    read and bump one version counter, kept by the tensor that is no view itself."""
-    base = of._base
-    if base is None:
-        base = of
-    t._base = base
-    base._viewed = True
-
-
-def share_versions(t: Tensor, args: tuple) -> None:
-    """After a primitive made ``t`` from ``args``, whose array is a view (it has a ``base``)
-    or one of the arguments' arrays itself: if that memory is a Tensor argument's
-    (reshape, slicing, transpose, broadcast_to, a user's primitive returning a view or
-    its input...), make ``t`` that argument's alias."""
-    data = t._data
-    root = data if data.base is None else _memory_root(data.base)
-    for a in args:
-        if isinstance(a, Tensor):
-            d = a._data
-            if (d if d.base is None else _memory_root(d.base)) is root:
-                view_of(t, a)
-                return
-
-
-def _memory_root(arr: Any) -> Any:
-    """The object at the end of an array's ``base`` chain (NumPy mostly collapses it)."""
-    while isinstance(arr, np.ndarray) and arr.base is not None:
-        arr = arr.base
-    return arr
-
-
 def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
     """A tensor carrying ``tangent`` at forward-mode ``level`` on top of ``primal``."""
     data = primal._data if isinstance(primal, Tensor) else _backend.as_array(primal)
@@ -464,28 +434,9 @@ def dual(level: int, primal: Any, tangent: Any, op: str = "jvp") -> Tensor:
                              f"of shape {data.shape}") from None
     t = make(data, None)
     if isinstance(primal, Tensor):
-        view_of(t, primal)  # the same array: one version counter
-    t._fw = (level, primal, tangent, stamp(t, primal))
+        _versions.view_of(t, primal)  # the same array: one version counter
+    t._fw = (level, primal, tangent, _versions.stamp(t, primal))
     return t
-
-
-def stamp(t: Tensor, primal: Any) -> tuple[int, int]:
-    """The versions of dual ``t`` and of its primal for which its tangent is current."""
-    return (t._version, primal._version if isinstance(primal, Tensor) else 0)
-
-
-def current_tangent(t: Tensor, op: str) -> Any:
-    """The tangent of dual ``t``, refused when t's memory was changed in place (through an
-    alias: a view, the base) after the tangent was computed, which would make it stale."""
-    fw = t._fw
-    now = stamp(t, fw[1])
-    if now != fw[3]:
-        raise RuntimeError(
-            f"{op}: a tensor of shape {t.shape} carrying a forward-mode tangent was modified in "
-            f"place through an alias after its tangent was computed (versions {fw[3]}, now "
-            f"{now}); its tangent is out of date: take views after the change, or compute "
-            "the result out of place")
-    return fw[2]
 
 
 def _raw(x: Any) -> Any:
@@ -519,5 +470,6 @@ from chainrule import cutlog as _cutlog  # noqa: E402
 from chainrule import inplace as _inplace  # noqa: E402
 from chainrule import numpy_interop as _interop  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402  (operators above look these up at call time)
+from chainrule import versions as _versions  # noqa: E402
 
 _methods._ops, _methods._make = _ops, make  # the mixin's methods look primitives up there

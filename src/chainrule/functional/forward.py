@@ -20,8 +20,9 @@ from chainrule.functional.nesting import (
     _takes_part,
 )
 from chainrule.functional.reverse import grad
-from chainrule.tensor import Tensor, current_tangent, dual
+from chainrule.tensor import Tensor, dual
 from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure, tree_unflatten
+from chainrule.versions import current_tangent
 
 
 def _unwrap(out: Any, level: int) -> tuple[Any, Any]:
