@@ -253,6 +253,28 @@ def test_per_example_gradients_equal_a_loop_and_float32_stays():
     assert all(g.dtype == np.float32 for g in g32.values())
 
 
+def test_jit_of_vmap_of_grad_equals_the_loop_on_every_call():
+    """The issue's composition: jit(vmap(grad(loss), in_axes=(None, 0, 0))), traced once and
+    replayed on new numbers, equals a loop of grad calls."""
+    step = cr.jit(vmap(grad(mlp_loss), in_axes=(None, 0, 0)))
+    for shift in (0.0, 0.5):
+        params = {k: v + shift for k, v in PARAMS.items()}
+        got = step(params, X - shift, LABELS)
+        for k in PARAMS:
+            want = np.stack([grad(mlp_loss)(params, X[i] - shift, LABELS[i])[k]
+                             for i in range(4)])
+            np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-14)
+    assert step.traces == 1
+
+
+def test_vmap_of_jit_and_jit_of_hessian_inside_vmap():
+    f = lambda x: cr.sum(cr.sin(x) * x)
+    xs = RNG.standard_normal((4, 3))
+    want = np.stack([hessian(f)(x) for x in xs])
+    np.testing.assert_allclose(vmap(cr.jit(hessian(f)))(xs), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(cr.jit(vmap(hessian(f)))(xs), want, rtol=1e-12, atol=1e-14)
+
+
 def test_per_example_gradient_norms():
     norms = cr.diagnose.per_example_gradient_norms(mlp_loss, PARAMS, X, LABELS)
     want = [np.sqrt(sum(np.sum(g ** 2) for g in grad(mlp_loss)(PARAMS, X[i], LABELS[i]).values()))

@@ -29,13 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.batching import is_batched
 from chainrule.jit.plan import make_plan
 from chainrule.jit.program import Output, Program, Ref
 from chainrule.jit.replay import generate
 from chainrule.jit.trace import Trace, state
 from chainrule.jit.tracer import Tracer, TracingError
 from chainrule.tensor import Tensor, make
-from chainrule.tree import tree_flatten, tree_unflatten
+from chainrule.tree import tree_flatten, tree_leaves, tree_unflatten
 
 CACHE_SIZE = 32
 
@@ -74,6 +75,8 @@ class Jitted:
     def __call__(self, *args: Any) -> Any:
         if state.active is not None:  # inside another trace: trace straight through
             return self.fn(*args)
+        if any(is_batched(x) for x in tree_leaves(args)):  # inside vmap: batched eagerly
+            return self.fn(*args)  # (the same numbers; jit(vmap(f)) is the fast order)
         key, leaves = self._signature(args)
         compiled = self.cache.get(key)
         if compiled is None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import Logical, axis_in, loop
+from chainrule.jit.hook import Traced
 from chainrule.ops.batch_rules import align, batch_size, move_axis
 from chainrule.ops.shape import broadcast_to, unsqueeze
 from chainrule.primitive import EachArgument, primitive
@@ -216,6 +217,8 @@ def _index_values(index):
         index = index._data
     if isinstance(index, Logical):
         return None
+    if isinstance(index, Traced):  # jit: the values come at replay, where NumPy checks bounds
+        return index
     if np.result_type(index).kind == "b":
         raise ValueError("vmap: x[mask] with a batched boolean mask has as many elements as "
                          "the mask has True entries, which differs between examples; use "
@@ -228,6 +231,8 @@ def _rows(n: int, idx: np.ndarray) -> np.ndarray:
 
 
 def _check_rows(idx: np.ndarray, m: int) -> None:
+    if isinstance(idx, Traced):
+        return
     if idx.size and (idx.min() < -m or idx.max() >= m):
         bad = idx[(idx < -m) | (idx >= m)].flat[0]
         raise IndexError(f"getitem: index {bad} is out of bounds for axis 0 with size {m}")
