@@ -49,15 +49,21 @@ def numerical_vjp(fn: Callable[..., cr.Tensor], arrays: Sequence[np.ndarray], v:
     def loss(xs: list[np.ndarray]) -> float:
         return float(np.sum(v * fn(*[cr.tensor(x) for x in xs]).data))
 
+    return central_differences(loss, arrays, h)
+
+
+def central_differences(scalar: Callable[[list[np.ndarray]], float],
+                        arrays: Sequence[np.ndarray], h: float) -> list[np.ndarray]:
+    """d scalar / d arrays[k], element by element: (s(x + h e_i) - s(x - h e_i)) / 2h."""
     grads = []
     for k, a in enumerate(arrays):
         g = np.zeros_like(a)
         xs = [b.copy() for b in arrays]
         for idx in np.ndindex(a.shape):
             xs[k][idx] = a[idx] + h
-            up = loss(xs)
+            up = scalar(xs)
             xs[k][idx] = a[idx] - h
-            down = loss(xs)
+            down = scalar(xs)
             xs[k][idx] = a[idx]
             g[idx] = (up - down) / (2 * h)
         grads.append(g)
@@ -162,19 +168,7 @@ def numerical_second_derivatives(case: Case, arrays: Sequence[np.ndarray], v: np
         return sum(float(np.sum(grad_or_zeros(t.grad, x) * w))
                    for t, x, w in zip(ins, xs, weights, strict=True))
 
-    out = []
-    for k, a in enumerate(arrays):
-        g = np.zeros_like(a)
-        xs = [b.copy() for b in arrays]
-        for idx in np.ndindex(a.shape):
-            xs[k][idx] = a[idx] + h
-            up = weighted_first(xs)
-            xs[k][idx] = a[idx] - h
-            down = weighted_first(xs)
-            xs[k][idx] = a[idx]
-            g[idx] = (up - down) / (2 * h)
-        out.append(g)
-    return out
+    return central_differences(weighted_first, arrays, h)
 
 
 @SECOND_ORDER
