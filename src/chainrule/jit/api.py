@@ -36,7 +36,7 @@ from chainrule.jit.replay import generate
 from chainrule.jit.trace import Trace, state
 from chainrule.jit.tracer import Tracer, TracingError
 from chainrule.tensor import Tensor, make
-from chainrule.tree import tree_flatten, tree_leaves, tree_unflatten
+from chainrule.tree import tree_flatten, tree_unflatten
 
 CACHE_SIZE = 32
 
@@ -75,9 +75,10 @@ class Jitted:
     def __call__(self, *args: Any) -> Any:
         if state.active is not None:  # inside another trace: trace straight through
             return self.fn(*args)
-        if any(is_batched(x) for x in tree_leaves(args)):  # inside vmap: batched eagerly
-            return self.fn(*args)  # (the same numbers; jit(vmap(f)) is the fast order)
-        key, leaves = self._signature(args)
+        try:
+            key, leaves = self._signature(args)
+        except _Batched:  # called inside vmap: fn runs batched, eagerly (the same numbers;
+            return self.fn(*args)  # jit(vmap(f)) is the order that replays)
         compiled = self.cache.get(key)
         if compiled is None:
             compiled = self._compile(key, args, leaves)
@@ -173,8 +174,14 @@ def _positions(spec: list) -> list[int]:
     return [i for i, s in enumerate(spec) if s is not None for k in s[1] if k]
 
 
+class _Batched(Exception):
+    """An argument batched by an enclosing vmap (met while reading the signature)."""
+
+
 def _leaf_array(x: Any, i: int, j: int) -> np.ndarray | None:
     if isinstance(x, Tensor):
+        if is_batched(x):
+            raise _Batched
         if x.requires_grad or x._fw is not None:
             raise TypeError(f"jit: argument {i} (leaf {j}) is a Tensor that requires grad: a "
                             "jitted function's results are not recorded for an outer "
