@@ -41,3 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--no-torch"):
         sys.modules["torch"] = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def fresh_cutlog():
+    """An empty cut log (chainrule.cutlog) before and after the test: diagnoses read it."""
+    from chainrule import cutlog
+
+    cutlog.clear()
+    yield
+    cutlog.clear()

@@ -19,11 +19,7 @@ X = cr.tensor(RNG.normal(size=(8, 4)))
 Y = RNG.integers(0, 3, size=8)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_log():
-    cutlog.clear()
-    yield
-    cutlog.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cutlog")  # (tests/conftest.py)
 
 
 def weights(*shape, seed=1, requires_grad=True):

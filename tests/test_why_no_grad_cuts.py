@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import cutlog, nn
+from chainrule import nn
 from chainrule.diagnose import why_no_grad
 
 HERE = os.path.basename(__file__)
@@ -19,11 +19,7 @@ X = RNG.normal(size=(16, 5))
 Y = RNG.integers(0, 3, size=16)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_log():
-    cutlog.clear()
-    yield
-    cutlog.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cutlog")  # (tests/conftest.py)
 
 
 def error_rate_program(cut: str) -> tuple[cr.Tensor, nn.Module]:
