@@ -331,6 +331,13 @@ def jit(fn: Callable, static_argnums: int | Sequence[int] = (),
     ``static_argnums``: arguments baked into the program (hashable; a new value traces
     again). ``donate_argnums``: arguments whose arrays the call may overwrite and reuse for
     its outputs. ``cache_size``: how many signatures' programs are kept.
+
+    Arrays ``fn`` reads from its closure are constants of the program: it keeps the values
+    they had when it was traced (as in JAX), so change one by passing it as an argument. A
+    closed-over Tensor that requires grad is refused (its gradient would be lost), and so
+    is a Tensor argument that requires grad: take the derivative inside (``jit(grad(f))``).
+    Called inside ``vmap``, ``fn`` runs batched without the program (``jit(vmap(f))`` is the
+    order that replays).
     """
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
