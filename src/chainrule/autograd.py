@@ -300,7 +300,10 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], inputs: Sequence
                 p = args[i]
                 if needed is not None and id(p) not in needed:
                     continue
-                rule = vjps[i] if i < len(vjps) else None
+                try:
+                    rule = vjps[i]
+                except IndexError:  # fewer rules than arguments: none for this one
+                    rule = None
                 if rule is None:
                     raise NotImplementedError(
                         f"backward: '{prim.name}' has no vjp rule for argument {i}")

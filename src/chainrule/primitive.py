@@ -45,6 +45,7 @@ from chainrule.tensor import Tensor, dual, make
 from chainrule.versions import current_tangent, share_versions, stamp
 
 Rule = Callable[..., Any] | None
+_TRACED = object()  # the "base" of a value jit traces: it has no memory to share
 
 
 class Primitive:
@@ -56,6 +57,9 @@ class Primitive:
         self.vjps: tuple[Rule, ...] | EachArgument = ()
         self.jvps: tuple[Rule, ...] | EachArgument = ()
         self.batch: Rule = None
+        # (error, *arguments) -> the exception to raise when the forward refuses its
+        # arguments (TypeError/ValueError); None: the forward's own error stands
+        self.explain: Callable[..., Exception] | None = None
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
 
@@ -90,7 +94,12 @@ class Primitive:
             if isinstance(a, Tensor):
                 break
         else:  # no Tensor: plain NumPy (how rules run in an ordinary backward)
-            return self.forward(*args, **kwargs)
+            try:
+                return self.forward(*args, **kwargs)
+            except (TypeError, ValueError) as e:
+                if self.explain is None:
+                    raise
+                raise self.explain(e, *args) from None
         raw: Any = []  # the arguments with every Tensor replaced by its array (then a tuple)
         versions: list[int | None] = []  # each Tensor argument's version now; None for others
         inputs = []  # positions of the arguments that need a gradient
@@ -111,7 +120,9 @@ class Primitive:
             out = self.forward(*raw, **kwargs)
         except Exception as e:
             backend.check_same_device(self.name, raw, e)  # arrays on two devices: say so
-            raise
+            if self.explain is None or not isinstance(e, TypeError | ValueError):
+                raise
+            raise self.explain(e, *raw) from None
         if anomaly.ACTIVE:
             anomaly.check_forward(self.name, out, raw)
         if inputs and autograd._mode.enabled:
@@ -121,7 +132,17 @@ class Primitive:
             result = make(out, None)
             if inputs:  # a path cut by no_grad: why_no_grad
                 cutlog.no_grad_call(self.name, args, result)
-        _share_if_view(result, args)
+        # a view of an argument's memory, or that array itself, shares the argument's
+        # version counter (a value jit traces has no base: no memory to share)
+        data = result._data
+        base = getattr(data, "base", _TRACED)
+        if base is None:
+            for r in raw:
+                if r is data:
+                    share_versions(result, args)
+                    break
+        elif base is not _TRACED:
+            share_versions(result, args)
         return result
 
     def _call_forward_mode(self, args: tuple, kwargs: dict) -> Tensor:
@@ -174,18 +195,12 @@ def _level(fw: tuple) -> int:
 
 
 def _share_if_view(result: Tensor, args: tuple) -> None:
-    """A result that is a view of an argument's array, or that array itself, shares the
-    argument's version counter."""
+    """A forward-mode result that is a view of an argument's array, or that array itself,
+    shares the argument's version counter (as in the recording path of ``__call__``)."""
     data = result._data
-    if not hasattr(data, "base"):  # a value jit traces: no memory to share
-        return
-    if data.base is not None:
+    if hasattr(data, "base") and (data.base is not None or any(
+            isinstance(a, Tensor) and a._data is data for a in args)):
         share_versions(result, args)
-        return
-    for a in args:
-        if isinstance(a, Tensor) and a._data is data:
-            share_versions(result, args)
-            return
 
 
 class EachArgument:

@@ -35,14 +35,11 @@ ELEMENTWISE = frozenset({ops.add, ops.sub, ops.mul, ops.div, ops.neg, ops.exp, o
                          ops.sqrt, ops.tanh, ops.sin, ops.cos, ops.relu, ops.maximum,
                          ops.minimum})
 SEPARATE = frozenset({ops.matmul, ops.linear, ops.sum})
-# Primitives whose forward is exactly one NumPy ufunc call (inside a try that only names the
-# operation in an error, which a replay with the traced shapes and dtypes cannot meet): the
-# replay calls the ufunc itself, one Python call less per line.
-KERNELS: dict[Any, Callable[..., Any]] = {
-    ops.add: np.add, ops.sub: np.subtract, ops.mul: np.multiply, ops.div: np.divide,
-    ops.neg: np.negative, ops.exp: np.exp, ops.log: np.log, ops.sqrt: np.sqrt,
-    ops.tanh: np.tanh, ops.sin: np.sin, ops.cos: np.cos, ops.maximum: np.maximum,
-    ops.minimum: np.minimum, ops.matmul: np.matmul}
+# matmul's forward is one NumPy call inside a try that only names the operation in an
+# error, which a replay with the traced shapes and dtypes cannot meet: the replay calls
+# np.matmul itself, one Python call less per line. (The elementwise primitives' forwards
+# are their ufuncs already: chainrule.ops.elementwise.ufunc_primitive.)
+KERNELS: dict[Any, Callable[..., Any]] = {ops.matmul: np.matmul}
 # Views whose forward is one NumPy function: the replay calls the ndarray method (NumPy's
 # functions dispatch in Python first) when the traced argument is an ndarray.
 METHODS: dict[Any, Callable[..., Any]] = {

@@ -8,13 +8,15 @@ Read each block as: forward, then ``d out`` in terms of ``d x``.
 
 from __future__ import annotations
 
+import inspect
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from chainrule.batching import is_batched
 from chainrule.ops.batch_rules import each_broadcasting
-from chainrule.primitive import primitive
+from chainrule.primitive import Primitive, primitive
 from chainrule.tensor import Tensor
 
 
@@ -49,14 +51,23 @@ def operand_error(op: str, error: Exception, *operands: Any) -> Exception:
     return (TypeError if isinstance(error, TypeError) else ValueError)(f"{op}: {error}")
 
 
+def ufunc_primitive(name: str, ufunc: np.ufunc, doc: str) -> Primitive:
+    """A primitive whose forward *is* the NumPy ufunc (``out=`` included): no Python
+    wrapper between the engine and NumPy, so the hot path is NumPy's own, and a jit replay
+    calls the ufunc directly. Operands NumPy refuses are explained by
+    :func:`operand_error` under ``name``."""
+    prim = Primitive(ufunc, name)
+    prim.__doc__ = doc
+    prim.explain = partial(operand_error, name)
+    names = ("x", "y")[:ufunc.nin]
+    prim.__signature__ = inspect.Signature(  # what help() and the API pages show
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        + [inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)])
+    return prim
+
+
 # ----- arithmetic -----------------------------------------------------------
-@primitive
-def add(x, y, out=None):
-    """x + y"""
-    try:
-        return np.add(x, y, out=out)
-    except (TypeError, ValueError) as e:
-        raise operand_error("add", e, x, y) from None
+add = ufunc_primitive("add", np.add, "x + y")
 
 
 add.defvjp(lambda g, ans, x, y: g,                     # d(x + y) = dx + dy
@@ -65,13 +76,7 @@ add.defjvp(lambda t, ans, x, y: t,
            lambda t, ans, x, y: t)
 
 
-@primitive
-def sub(x, y, out=None):
-    """x - y"""
-    try:
-        return np.subtract(x, y, out=out)
-    except (TypeError, ValueError) as e:
-        raise operand_error("sub", e, x, y) from None
+sub = ufunc_primitive("sub", np.subtract, "x - y")
 
 
 sub.defvjp(lambda g, ans, x, y: g,                     # d(x - y) = dx - dy
@@ -80,13 +85,7 @@ sub.defjvp(lambda t, ans, x, y: t,
            lambda t, ans, x, y: -t)
 
 
-@primitive
-def mul(x, y, out=None):
-    """x * y"""
-    try:
-        return np.multiply(x, y, out=out)
-    except (TypeError, ValueError) as e:
-        raise operand_error("mul", e, x, y) from None
+mul = ufunc_primitive("mul", np.multiply, "x * y")
 
 
 mul.defvjp(lambda g, ans, x, y: g * y,                 # d(xy) = y dx + x dy
@@ -95,13 +94,7 @@ mul.defjvp(lambda t, ans, x, y: t * y,
            lambda t, ans, x, y: x * t)
 
 
-@primitive
-def div(x, y, out=None):
-    """x / y"""
-    try:
-        return np.divide(x, y, out=out)
-    except (TypeError, ValueError) as e:
-        raise operand_error("div", e, x, y) from None
+div = ufunc_primitive("div", np.divide, "x / y")
 
 
 div.defvjp(lambda g, ans, x, y: g / y,                 # d(x/y) = dx/y - (x/y) dy/y
@@ -110,10 +103,7 @@ div.defjvp(lambda t, ans, x, y: t / y,
            lambda t, ans, x, y: -t * ans / y)
 
 
-@primitive
-def neg(x, out=None):
-    """-x"""
-    return np.negative(x, out=out)
+neg = ufunc_primitive("neg", np.negative, "-x")
 
 
 neg.defvjp(lambda g, ans, x: -g)                       # d(-x) = -dx
@@ -161,20 +151,14 @@ astype.defjvp(lambda t, ans, x, dtype: astype(t, dtype))
 
 
 # ----- exponentials and logarithms ------------------------------------------
-@primitive
-def exp(x, out=None):
-    """e ** x"""
-    return np.exp(x, out=out)
+exp = ufunc_primitive("exp", np.exp, "e ** x")
 
 
 exp.defvjp(lambda g, ans, x: g * ans)                  # d e^x = e^x dx
 exp.defjvp(lambda t, ans, x: t * ans)
 
 
-@primitive
-def log(x, out=None):
-    """Natural logarithm."""
-    return np.log(x, out=out)
+log = ufunc_primitive("log", np.log, "Natural logarithm.")
 
 
 log.defvjp(lambda g, ans, x: g / x)                    # d log x = dx / x
@@ -201,10 +185,7 @@ expm1.defvjp(lambda g, ans, x: g * (ans + 1))          # d (e^x - 1) = e^x dx
 expm1.defjvp(lambda t, ans, x: t * (ans + 1))
 
 
-@primitive
-def sqrt(x, out=None):
-    """Square root."""
-    return np.sqrt(x, out=out)
+sqrt = ufunc_primitive("sqrt", np.sqrt, "Square root.")
 
 
 sqrt.defvjp(lambda g, ans, x: g / (2 * ans))           # d sqrt x = dx / (2 sqrt x)
@@ -212,10 +193,7 @@ sqrt.defjvp(lambda t, ans, x: t / (2 * ans))
 
 
 # ----- trigonometric and hyperbolic -----------------------------------------
-@primitive
-def sin(x, out=None):
-    """Sine."""
-    return np.sin(x, out=out)
+sin = ufunc_primitive("sin", np.sin, "Sine.")
 
 
 # ignore[has-type]: mypy cannot type cos, a decorated function, before its def below
@@ -223,10 +201,7 @@ sin.defvjp(lambda g, ans, x: g * cos(x))  # type: ignore[has-type]  # d sin x = 
 sin.defjvp(lambda t, ans, x: t * cos(x))  # type: ignore[has-type]
 
 
-@primitive
-def cos(x, out=None):
-    """Cosine."""
-    return np.cos(x, out=out)
+cos = ufunc_primitive("cos", np.cos, "Cosine.")
 
 
 cos.defvjp(lambda g, ans, x: -g * sin(x))              # d cos x = -sin x dx
@@ -243,10 +218,7 @@ tan.defvjp(lambda g, ans, x: g * (1 + ans * ans))      # d tan x = (1 + tan^2 x)
 tan.defjvp(lambda t, ans, x: t * (1 + ans * ans))
 
 
-@primitive
-def tanh(x, out=None):
-    """Hyperbolic tangent."""
-    return np.tanh(x, out=out)
+tanh = ufunc_primitive("tanh", np.tanh, "Hyperbolic tangent.")
 
 
 tanh.defvjp(lambda g, ans, x: g * (1 - ans * ans))     # d tanh x = (1 - tanh^2 x) dx
@@ -311,14 +283,8 @@ def _share(g, x, y):
     return g * (x > y) + (0.5 * g) * (x == y)
 
 
-@primitive
-def maximum(x, y, out=None):
-    """Elementwise larger of x and y. On a tie (x == y) each gets half the gradient,
-    as in PyTorch."""
-    try:
-        return np.maximum(x, y, out=out)
-    except (TypeError, ValueError) as e:
-        raise operand_error("maximum", e, x, y) from None
+maximum = ufunc_primitive("maximum", np.maximum, "Elementwise larger of x and y. On a tie "
+                          "(x == y) each gets half the gradient, as in PyTorch.")
 
 
 maximum.defvjp(lambda g, ans, x, y: _share(g, x, y),  # d max(x, y) = [x wins] dx + [y wins] dy
@@ -327,14 +293,8 @@ maximum.defjvp(lambda t, ans, x, y: _share(t, x, y),
                lambda t, ans, x, y: _share(t, y, x))
 
 
-@primitive
-def minimum(x, y, out=None):
-    """Elementwise smaller of x and y. On a tie (x == y) each gets half the gradient,
-    as in PyTorch."""
-    try:
-        return np.minimum(x, y, out=out)
-    except (TypeError, ValueError) as e:
-        raise operand_error("minimum", e, x, y) from None
+minimum = ufunc_primitive("minimum", np.minimum, "Elementwise smaller of x and y. On a tie "
+                          "(x == y) each gets half the gradient, as in PyTorch.")
 
 
 minimum.defvjp(lambda g, ans, x, y: _share(g, y, x),  # d min(x, y) = [x wins] dx + [y wins] dy

@@ -17,12 +17,15 @@ from chainrule.primitive import primitive
 from chainrule.tensor import Tensor
 
 
-def _log_normalizer(x, axis):
-    """logsumexp(x) along ``axis`` (kept), with the max subtracted first."""
+def _shifted(x, axis):
+    """``x - max(x)`` and ``log(sum(exp(x - max(x))))`` along ``axis`` (kept): their difference
+    is ``x - logsumexp(x)`` without adding the max and taking it away again, which would cost
+    the absolute rounding of the max (1e-13 for logits near 500) in a log-probability near 0."""
     x = backend.as_array(x)
     m = x.max(axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)  # rows of -inf (or inf): leave them to exp/log
-    return np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    s = x - m
+    return s, np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 
 @primitive
@@ -44,7 +47,8 @@ softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - sum(t * ans, axis=axis, kee
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``: stable for any logits."""
     try:
-        return x - _log_normalizer(x, axis)
+        s, log_sum = _shifted(x, axis)
+        return s - log_sum
     except ValueError as e:
         raise named_error("log_softmax", e, x) from None
 
@@ -111,9 +115,8 @@ def _check_labels(logits, labels) -> None:
 def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
     _check_labels(logits, labels)
-    logits = backend.as_array(logits)
-    picked = logits[np.arange(len(labels)), labels]
-    return np.mean(_log_normalizer(logits, -1)[:, 0] - picked)
+    s, log_sum = _shifted(logits, -1)
+    return np.mean(log_sum[:, 0] - s[np.arange(len(labels)), labels])
 
 
 def _ce_vjp(g, ans, logits, labels):
