@@ -22,6 +22,7 @@ from tqdm import tqdm
 from chainrule import backend, nn, no_grad, optim, runfolder
 from chainrule.data import as_features, batches, load_mnist
 from chainrule.nn.torch_export import torch_gradients
+from chainrule.train_step import EagerStep, JitStep
 
 GRADIENT_TOLERANCE = 1e-4
 DIVERGENCE_FACTOR = 100.0  # a loss above this many times the first batch's stops training
@@ -45,6 +46,7 @@ class TrainConfig:
     full: bool = False
     out: str | None = None
     progress: bool = True
+    jit: bool | None = None  # the step traced by chainrule.jit; None: on the CPU only
 
     def validate(self) -> None:
         if len(set(self.digits)) != len(self.digits) or len(self.digits) < 2:
@@ -69,6 +71,9 @@ class TrainConfig:
             raise ValueError(f"--device: {e}") from None
         if kind != "cpu":
             backend.device_module(kind)  # no CuPy, no GPU: a one-line DeviceError now
+            if self.jit:
+                raise ValueError(f"--jit: chainrule.jit replays NumPy code on the CPU only; "
+                                 f"use --no-jit with --device {self.device}")
 
 
 @dataclass
@@ -188,7 +193,7 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
     check = None if resume else compare_gradients_with_torch(  # on the host: PyTorch's CPU
         model, x_train[:config.batch_size], y_train[:config.batch_size])
     model.to(config.device)  # the batches follow it there, one host-to-device copy each
-    opt = make_optimizer(config, model)
+    opt = make_optimizer(config, model)  # with --jit too: its state is what the run keeps
     loader = batches(x_train, y_train, config.batch_size, shuffle=True, seed=config.seed)
     result = RunResult(out=str(out))
     first_loss = None
@@ -206,6 +211,12 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
         _log_gradient_check(result.gradient_check, log)
         done = 0
         _keep(out, 0, config, result, model, opt, loader, first_loss)
+    step = JitStep(model, opt) if _use_jit(config, log) else EagerStep(model, opt)
+
+    def check(value: float) -> None:
+        nonlocal first_loss
+        first_loss = value if first_loss is None else first_loss
+        _guard(value, first_loss, epoch, batch)
 
     try:
         for epoch in range(done + 1, config.epochs + 1):
@@ -214,15 +225,9 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
                        disable=not config.progress, unit="batch")
             for batch, (xb, yb) in enumerate(bar, 1):
                 xb = backend.to_device(xb, config.device)  # labels stay: an index, checked here
-                loss = nn.functional.cross_entropy(model(xb), yb)
-                value = float(loss.item())  # the step's one wait for the GPU
-                first_loss = value if first_loss is None else first_loss
-                _guard(value, first_loss, epoch, batch)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += value * len(yb)
+                total += step(xb, yb, check) * len(yb)
                 count += len(yb)
+            step.sync()
             result.train_loss.append(total / count)
             result.test_accuracy.append(accuracy(model, x_test, y_test))
             _keep(out, epoch, config, result, model, opt, loader, first_loss)
@@ -242,6 +247,16 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
         log(f"test accuracy {result.final_accuracy:.4f} on {len(y_test)} test images "
             f"in {result.seconds:.1f} s; run written to {out}/")
     return result
+
+
+def _use_jit(config: TrainConfig, log) -> bool:
+    """``config.jit``, or by default: jit on the CPU, eager on a GPU (logged)."""
+    if config.jit is not None:
+        return config.jit
+    if backend.parse_device(config.device)[0] != "cpu":
+        log(f"--device {config.device}: the eager step (chainrule.jit replays on the CPU only)")
+        return False
+    return True
 
 
 def _keep(out: Path, epoch: int, config: TrainConfig, result: RunResult, model: nn.Module,
