@@ -42,9 +42,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                    help="continue the run kept in RUN_DIR (its own settings; --epochs may "
                         "raise its total)")
     p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
-                   help="trace the training step once with chainrule.jit and replay it "
-                        "(default on the CPU; --no-jit: the eager step; the same run folder "
-                        "either way, so --resume may switch)")
+                   help="trace the training step once with chainrule.jit and replay it, on "
+                        "the CPU (default: --no-jit, the eager step, as fast for this job; "
+                        "the same numbers and run folder either way: --resume may switch)")
     p.set_defaults(run=_run_train)
 
 
@@ -62,7 +62,7 @@ def _run_train(args: argparse.Namespace) -> int:
             lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
             optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, device=args.device,
             full=args.full,
-            out=args.out, progress=not args.no_progress, jit=args.jit)
+            out=args.out, progress=not args.no_progress, jit=bool(args.jit))
     result = train(config, resume=args.resume is not None)
     return 1 if result.stopped or result.gradient_check.get("status") == "failed" else 0
 

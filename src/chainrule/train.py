@@ -5,7 +5,8 @@ MNIST set once. Before training, the gradients of the loss on one batch are
 compared with PyTorch's (float64, same weights) when PyTorch is installed.
 A run keeps ``checkpoint.npz``, ``metrics.json`` and ``model.npz`` up to date after every
 epoch (:mod:`chainrule.runfolder`; ``--resume`` continues from them) and draws ``loss.png``
-(with matplotlib) at the end.
+(with matplotlib) at the end. ``jit=True`` (``--jit``) replays the step traced by
+:func:`chainrule.jit` (:mod:`chainrule.train_step`), with the same numbers and run folder.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class TrainConfig:
     full: bool = False
     out: str | None = None
     progress: bool = True
-    jit: bool | None = None  # the step traced by chainrule.jit; None: on the CPU only
+    jit: bool = False  # the step traced by chainrule.jit (CPU only; same numbers, see README)
 
     def validate(self) -> None:
         if len(set(self.digits)) != len(self.digits) or len(self.digits) < 2:
@@ -69,11 +70,11 @@ class TrainConfig:
             kind, _ = backend.parse_device(self.device)
         except ValueError as e:
             raise ValueError(f"--device: {e}") from None
+        if kind != "cpu" and self.jit:
+            raise ValueError(f"--jit: chainrule.jit traces NumPy arrays on the CPU only; "
+                             f"train on --device {self.device} without --jit")
         if kind != "cpu":
             backend.device_module(kind)  # no CuPy, no GPU: a one-line DeviceError now
-            if self.jit:
-                raise ValueError(f"--jit: chainrule.jit replays NumPy code on the CPU only; "
-                                 f"use --no-jit with --device {self.device}")
 
 
 @dataclass
@@ -211,13 +212,7 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
         _log_gradient_check(result.gradient_check, log)
         done = 0
         _keep(out, 0, config, result, model, opt, loader, first_loss)
-    step = JitStep(model, opt) if _use_jit(config, log) else EagerStep(model, opt)
-
-    def check(value: float) -> None:
-        nonlocal first_loss
-        first_loss = value if first_loss is None else first_loss
-        _guard(value, first_loss, epoch, batch)
-
+    step = JitStep(model, opt) if config.jit else EagerStep(model, opt)
     try:
         for epoch in range(done + 1, config.epochs + 1):
             total, count = 0.0, 0
@@ -225,7 +220,11 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
                        disable=not config.progress, unit="batch")
             for batch, (xb, yb) in enumerate(bar, 1):
                 xb = backend.to_device(xb, config.device)  # labels stay: an index, checked here
-                total += step(xb, yb, check) * len(yb)
+                value = step.loss(xb, yb)
+                first_loss = value if first_loss is None else first_loss
+                _guard(value, first_loss, epoch, batch)
+                step.apply()
+                total += value * len(yb)
                 count += len(yb)
             step.sync()
             result.train_loss.append(total / count)
@@ -247,16 +246,6 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
         log(f"test accuracy {result.final_accuracy:.4f} on {len(y_test)} test images "
             f"in {result.seconds:.1f} s; run written to {out}/")
     return result
-
-
-def _use_jit(config: TrainConfig, log) -> bool:
-    """``config.jit``, or by default: jit on the CPU, eager on a GPU (logged)."""
-    if config.jit is not None:
-        return config.jit
-    if backend.parse_device(config.device)[0] != "cpu":
-        log(f"--device {config.device}: the eager step (chainrule.jit replays on the CPU only)")
-        return False
-    return True
 
 
 def _keep(out: Path, epoch: int, config: TrainConfig, result: RunResult, model: nn.Module,

@@ -5,7 +5,11 @@ Both steps update the same model and the same object optimizer's state
 folder keeps (:mod:`chainrule.runfolder`), so a run started with ``--jit`` resumes with
 ``--no-jit`` and the other way round.
 
-* :class:`EagerStep`: the loss, the divergence check, ``backward()``, ``opt.step()``.
+Each step has two halves: :meth:`loss` (the batch's loss, as a float) and :meth:`apply`
+(take the step), so that training checks the loss for divergence in between, and a step that
+diverged is never applied.
+
+* :class:`EagerStep`: the forward pass; ``backward()`` and ``opt.step()``.
 * :class:`JitStep`: ``step(params, opt_state, x, y) -> (params, opt_state, loss)``, a pure
   function of the parameters (``model.state_dict()``'s names) and the state of the functional
   optimizer (:mod:`chainrule.optim.functional`), traced once per batch shape and replayed,
@@ -15,16 +19,16 @@ folder keeps (:mod:`chainrule.runfolder`), so a run started with ``--jit`` resum
   ``exp_avg``, ``exp_avg_sq``; SGD's ``momentum_buffer``); training calls it after every
   epoch, before the model is evaluated and the run folder written.
 
-The divergence check sees each batch's loss before the step counts. Eager computes the loss
-first and never applies the step; the jitted step computes the loss and the step together,
-so it drops the step's results when the check fails. Either way the run folder holds the
-last completed epoch (nothing is written after the check fails), and with ``--jit`` the
-model holds it too (it is written at the end of an epoch only).
+The jitted step computes the loss and the new state together, in :meth:`JitStep.loss`; its
+:meth:`~JitStep.apply` only keeps them. When the divergence check fails, training stops
+without calling ``apply``: the new state is dropped, and the donated arrays it replaced are
+read no more. Either way the run folder holds the last completed epoch (nothing is written
+after the check fails), and with ``--jit`` the model holds it too (it is written at the end
+of an epoch only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,23 +36,23 @@ import numpy as np
 from chainrule import functional_call, jit, nn, optim, value_and_grad
 from chainrule.optim import functional as fopt
 
-Check = Callable[[float], None]  # raises when a batch's loss says training diverged
-
 
 class EagerStep:
-    """The object API's step: forward, check the loss, ``backward()``, ``opt.step()``."""
+    """The object API's step: the forward pass, then ``backward()`` and ``opt.step()``."""
 
     def __init__(self, model: nn.Module, opt: optim.Optimizer) -> None:
         self.model, self.opt = model, opt
+        self.pending: Any = None  # the loss Tensor of the batch seen last
 
-    def __call__(self, x: Any, y: np.ndarray, check: Check) -> float:
-        loss = nn.functional.cross_entropy(self.model(x), y)
-        value = float(loss.item())  # the step's one wait for the GPU
-        check(value)
+    def loss(self, x: Any, y: np.ndarray) -> float:
+        self.pending = nn.functional.cross_entropy(self.model(x), y)
+        return float(self.pending.item())  # the step's one wait for the GPU
+
+    def apply(self) -> None:
         self.opt.zero_grad()
-        loss.backward()
+        self.pending.backward()
         self.opt.step()
-        return value
+        self.pending = None
 
     def sync(self) -> None:
         """The model and the optimizer hold the current state already."""
@@ -66,6 +70,7 @@ class JitStep:
         self.params = model.state_dict()
         self.state = functional_state(opt, self.names, self.fopt.init(self.params))
         self.step = jit(self._step, donate_argnums=(0, 1))
+        self.pending: tuple[dict, dict] | None = None  # the parameters and state after it
 
     def _step(self, params: dict, state: dict, x: Any, y: Any) -> tuple[dict, dict, Any]:
         def loss_fn(p: dict) -> Any:
@@ -75,12 +80,15 @@ class JitStep:
         updates, state = self.fopt.update(grads, state, params)
         return fopt.apply_updates(params, updates), state, loss
 
-    def __call__(self, x: np.ndarray, y: np.ndarray, check: Check) -> float:
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         params, state, loss = self.step(self.params, self.state, x, y)
-        value = float(loss)
-        check(value)  # on a diverging loss the step's results are dropped here
-        self.params, self.state = params, state
-        return value
+        self.pending = params, state
+        return float(loss)
+
+    def apply(self) -> None:
+        assert self.pending is not None, "JitStep.apply without a loss"
+        self.params, self.state = self.pending
+        self.pending = None
 
     def sync(self) -> None:
         """Copy the parameters into the model and the state into the object optimizer."""
