@@ -172,3 +172,28 @@ def test_the_checkpoint_holds_no_pickles(tmp_path):
         assert all(f[k].dtype != object for k in f.files)
         meta = json.loads(str(f["meta"]))
     assert meta["epoch"] == 1 and meta["config"]["hidden"] == [16]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_a_loss_diverging_mid_epoch_leaves_the_last_completed_epoch(tmp_path, monkeypatch,
+                                                                    jit):
+    """The check trips at epoch 2, batch 3 (after the jitted step has computed that batch's
+    update with its loss, and donated the previous arrays): the run folder holds exactly a
+    one-epoch run's parameters and optimizer state."""
+    import chainrule.train
+
+    def trip(loss: float, first: float, epoch: int, batch: int) -> None:
+        if (epoch, batch) == (2, 3):
+            raise chainrule.train.Diverged(f"training stopped at epoch {epoch}, batch {batch}")
+
+    one = train(TrainConfig(epochs=1, out=str(tmp_path / "one"), jit=jit, **SMALL),
+                log=_quiet)
+    monkeypatch.setattr(chainrule.train, "_guard", trip)
+    stopped = train(TrainConfig(epochs=3, out=str(tmp_path / "run"), jit=jit, **SMALL),
+                    log=_quiet)
+    assert stopped.stopped == "training stopped at epoch 2, batch 3"
+    assert stopped.train_loss == one.train_loss
+    a, b = _checkpoint(tmp_path / "one"), _checkpoint(tmp_path / "run")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(b[k], a[k], err_msg=k)
