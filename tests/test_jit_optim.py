@@ -116,3 +116,61 @@ def test_functional_optimizer_state_is_a_container() -> None:
     assert state["m"]["w"].dtype == np.float32 and state["step"] == 0
     with pytest.raises(ValueError, match="Nesterov"):
         fopt.sgd(nesterov=True)
+
+
+# ----- chainrule train --jit --------------------------------------------------------------
+def _printed(capsys, argv: list[str]) -> tuple[int, list[str]]:
+    """Exit status and the lines `chainrule train` printed, the timing cut off the last."""
+    from chainrule.cli import main
+
+    status = main(["train", "--no-progress", *argv])
+    lines = capsys.readouterr().out.splitlines()
+    return status, [line.split(" in ")[0] if line.startswith("test accuracy") else line
+                    for line in lines]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_train_prints_the_same_numbers_with_and_without_jit(tmp_path, capsys, optimizer,
+                                                            monkeypatch) -> None:
+    """The main job (batch 32, float32; 32 hidden units to keep it short) for two epochs:
+    every printed loss and accuracy is the same with the jitted step, which really ran (one
+    trace per batch shape: 32, and the last batch's 6)."""
+    import chainrule.train
+
+    traces: list[int] = []
+
+    class Counted(chainrule.train.JitStep):
+        def sync(self) -> None:
+            traces.append(self.step.traces)
+            super().sync()
+
+    monkeypatch.setattr(chainrule.train, "JitStep", Counted)
+    argv = ["--epochs", "2", "--hidden", "32", "--optimizer", optimizer]
+    status, eager = _printed(capsys, [*argv, "--out", str(tmp_path / "eager"), "--no-jit"])
+    assert status == 0 and not traces
+    status, jitted = _printed(capsys, [*argv, "--out", str(tmp_path / "jit"), "--jit"])
+    assert status == 0 and traces == [2, 2]
+    numbers = [line.replace(str(tmp_path / "jit"), str(tmp_path / "eager")) for line in jitted]
+    assert sum(line.startswith("epoch") for line in eager) == 2
+    assert numbers == eager
+
+
+def test_train_help_shows_the_jit_flags(capsys) -> None:
+    from chainrule.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "--jit, --no-jit" in text and "chainrule.jit" in text
+
+
+def test_train_refuses_jit_on_a_gpu(tmp_path, capsys) -> None:
+    """chainrule.jit traces NumPy arrays only: --device cuda --jit is a one-line error
+    (whether or not CuPy is installed), before any training."""
+    from chainrule.cli import main
+
+    status = main(["train", "--device", "cuda", "--jit", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1
+    assert "--jit: chainrule.jit traces NumPy arrays on the CPU only" in err
+    assert not (tmp_path / "run").exists()

@@ -41,6 +41,10 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
                    help="continue the run kept in RUN_DIR (its own settings; --epochs may "
                         "raise its total)")
+    p.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
+                   help="trace the training step once with chainrule.jit and replay it, on "
+                        "the CPU (default: --no-jit, the eager step, as fast for this job; "
+                        "the same numbers and run folder either way: --resume may switch)")
     p.set_defaults(run=_run_train)
 
 
@@ -58,14 +62,14 @@ def _run_train(args: argparse.Namespace) -> int:
             lr=args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05),
             optimizer=args.optimizer, seed=args.seed, dtype=args.dtype, device=args.device,
             full=args.full,
-            out=args.out, progress=not args.no_progress)
+            out=args.out, progress=not args.no_progress, jit=bool(args.jit))
     result = train(config, resume=args.resume is not None)
     return 1 if result.stopped or result.gradient_check.get("status") == "failed" else 0
 
 
 def _resumed_config(args: argparse.Namespace):
-    """The settings of the run in ``args.resume`` (from its checkpoint), with --epochs and
-    --no-progress applied."""
+    """The settings of the run in ``args.resume`` (from its checkpoint), with --epochs,
+    --jit/--no-jit and --no-progress applied."""
     from pathlib import Path
 
     from chainrule import runfolder
@@ -76,6 +80,8 @@ def _resumed_config(args: argparse.Namespace):
                  out=args.resume, progress=not args.no_progress)
     if args.epochs is not None:
         saved["epochs"] = args.epochs
+    if args.jit is not None:
+        saved["jit"] = args.jit
     return TrainConfig(**saved)
 
 

@@ -5,7 +5,8 @@ MNIST set once. Before training, the gradients of the loss on one batch are
 compared with PyTorch's (float64, same weights) when PyTorch is installed.
 A run keeps ``checkpoint.npz``, ``metrics.json`` and ``model.npz`` up to date after every
 epoch (:mod:`chainrule.runfolder`; ``--resume`` continues from them) and draws ``loss.png``
-(with matplotlib) at the end.
+(with matplotlib) at the end. ``jit=True`` (``--jit``) replays the step traced by
+:func:`chainrule.jit` (:mod:`chainrule.train_step`), with the same numbers and run folder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tqdm import tqdm
 from chainrule import backend, nn, no_grad, optim, runfolder
 from chainrule.data import as_features, batches, load_mnist
 from chainrule.nn.torch_export import torch_gradients
+from chainrule.train_step import EagerStep, JitStep
 
 GRADIENT_TOLERANCE = 1e-4
 DIVERGENCE_FACTOR = 100.0  # a loss above this many times the first batch's stops training
@@ -45,6 +47,7 @@ class TrainConfig:
     full: bool = False
     out: str | None = None
     progress: bool = True
+    jit: bool = False  # the step traced by chainrule.jit (CPU only; same numbers, see README)
 
     def validate(self) -> None:
         if len(set(self.digits)) != len(self.digits) or len(self.digits) < 2:
@@ -67,6 +70,9 @@ class TrainConfig:
             kind, _ = backend.parse_device(self.device)
         except ValueError as e:
             raise ValueError(f"--device: {e}") from None
+        if kind != "cpu" and self.jit:
+            raise ValueError(f"--jit: chainrule.jit traces NumPy arrays on the CPU only; "
+                             f"train on --device {self.device} without --jit")
         if kind != "cpu":
             backend.device_module(kind)  # no CuPy, no GPU: a one-line DeviceError now
 
@@ -188,7 +194,7 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
     check = None if resume else compare_gradients_with_torch(  # on the host: PyTorch's CPU
         model, x_train[:config.batch_size], y_train[:config.batch_size])
     model.to(config.device)  # the batches follow it there, one host-to-device copy each
-    opt = make_optimizer(config, model)
+    opt = make_optimizer(config, model)  # with --jit too: its state is what the run keeps
     loader = batches(x_train, y_train, config.batch_size, shuffle=True, seed=config.seed)
     result = RunResult(out=str(out))
     first_loss = None
@@ -206,7 +212,7 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
         _log_gradient_check(result.gradient_check, log)
         done = 0
         _keep(out, 0, config, result, model, opt, loader, first_loss)
-
+    step = JitStep(model, opt) if config.jit else EagerStep(model, opt)
     try:
         for epoch in range(done + 1, config.epochs + 1):
             total, count = 0.0, 0
@@ -214,15 +220,13 @@ def train(config: TrainConfig, log=print, resume: bool = False) -> RunResult:
                        disable=not config.progress, unit="batch")
             for batch, (xb, yb) in enumerate(bar, 1):
                 xb = backend.to_device(xb, config.device)  # labels stay: an index, checked here
-                loss = nn.functional.cross_entropy(model(xb), yb)
-                value = float(loss.item())  # the step's one wait for the GPU
+                value = step.loss(xb, yb)
                 first_loss = value if first_loss is None else first_loss
                 _guard(value, first_loss, epoch, batch)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+                step.apply()
                 total += value * len(yb)
                 count += len(yb)
+            step.sync()
             result.train_loss.append(total / count)
             result.test_accuracy.append(accuracy(model, x_test, y_test))
             _keep(out, epoch, config, result, model, opt, loader, first_loss)
