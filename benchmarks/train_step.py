@@ -1,7 +1,8 @@
 """One SGD step (forward, backward, update) of an MLP 784-256-256-2 in float32.
 
 chainrule (eager, and under ``chainrule.jit`` with donated parameters) against
-hand-written NumPy (the floor, as a person writes it: no ``out=`` tricks), PyTorch CPU,
+hand-written NumPy (the floor, as a person writes it: no ``out=`` tricks; and, below it,
+the step's matrix products alone), PyTorch CPU,
 HIPS autograd and MyGrad, in one process, interleaved repeats, at batch 32 and 256.
 Prints ratios to the NumPy floor.
 
@@ -70,6 +71,28 @@ def numpy_step(params, x, y):
     for w, g in zip(params, grads):
         w -= LR * g
     return loss
+
+
+def matmuls_only_factory(params, batch):
+    """Below the floor: only the step's eight matrix products (three forward, five
+    backward), written into buffers allocated once. No engine can take less time than this;
+    the gap between it and the floor is all an engine can save at a given batch size."""
+    w1, _, w2, _, w3, _ = params
+    h1, h2 = np.empty((batch, SIZES[1]), np.float32), np.empty((batch, SIZES[2]), np.float32)
+    z = np.empty((batch, SIZES[3]), np.float32)
+    grads = [np.empty_like(w) for w in (w1, w2, w3)]
+
+    def step(x, y):
+        np.matmul(x, w1, out=h1)
+        np.matmul(h1, w2, out=h2)
+        np.matmul(h2, w3, out=z)
+        np.matmul(h2.T, z, out=grads[2])
+        np.matmul(z, w3.T, out=h2)
+        np.matmul(h1.T, h2, out=grads[1])
+        np.matmul(h2, w2.T, out=h1)
+        np.matmul(x.T, h1, out=grads[0])
+
+    return step
 
 
 def numpy_step_factory(params):
@@ -208,7 +231,7 @@ def main() -> None:
     for batch in (32, 256):
         x = rng.random((batch, SIZES[0]), dtype=np.float32)
         y = rng.integers(0, SIZES[-1], batch)
-        steps = {}
+        steps = {"numpy matmuls only": matmuls_only_factory(params, batch)}
         for name, factory in peers.items():
             try:
                 steps[name] = factory()

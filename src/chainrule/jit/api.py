@@ -33,6 +33,7 @@ from chainrule.batching import is_batched
 from chainrule.jit.plan import make_plan
 from chainrule.jit.program import Output, Program, Ref
 from chainrule.jit.replay import generate
+from chainrule.jit.rewrite import fold_scales
 from chainrule.jit.trace import Trace, state
 from chainrule.jit.tracer import Tracer, TracingError
 from chainrule.tensor import Tensor, make
@@ -232,6 +233,7 @@ def trace(fn: Callable, args: tuple, leaves: list, spec: list, name: str,
     program = Program(name, list(t.inputs), t.lines, outputs, out_def, t.values,
                       tuple(donated))
     prune(program)
+    fold_scales(program)
     program.plan = make_plan(program, tuple(donated))
     return program
 
