@@ -31,11 +31,12 @@ def _shifted(x, axis):
 @primitive
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, with the max subtracted first."""
+    x = backend.as_array(x)
     try:
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
     except ValueError as error:
         raise named_error("softmax", error, x) from None
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 # d softmax = p * (dx - <p, dx>)
@@ -89,12 +90,12 @@ linear.defjvp(lambda t, ans, x, w, b: matmul(t, w),
 
 
 def _one_hot(labels, n, dtype, like):
-    """Rows e_label, as a comparison (so that traced labels, chainrule.jit, work too), on
-    the device of ``like``."""
+    """Rows e_label (along a new last axis), as a comparison (so that traced labels,
+    chainrule.jit, work too), on the device of ``like``."""
     classes = backend.asarray_like(np.arange(n), like)
     if backend.on_device(getattr(like, "_data", like)):
         labels = backend.asarray_like(labels, like)
-    return astype(getitem(labels, (slice(None), None)) == classes, dtype)
+    return astype(getitem(labels, (..., None)) == classes, dtype)
 
 
 def _check_labels(logits, labels) -> None:
@@ -116,24 +117,31 @@ def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
     _check_labels(logits, labels)
     s, log_sum = _shifted(logits, -1)
-    return np.mean(log_sum[:, 0] - s[np.arange(len(labels)), labels])
+    n = len(labels)  # the mean as NumPy computes it (a sum, then one division), bit for bit
+    return (log_sum[:, 0] - s[np.arange(n), labels]).sum() / n
+
+
+@primitive
+def _ce_direction(logits, labels):
+    """softmax(logits) - onehot(labels) along the last axis: N times the gradient of the mean
+    cross-entropy, in one node (the backward pass of :func:`cross_entropy_logits`)."""
+    p = softmax.forward(logits)
+    p[np.arange(len(labels)), labels] -= 1
+    return p
+
+
+# d (softmax(z) - e_y) = d softmax(z): softmax's rules, at softmax(z)
+_ce_direction.defvjp(lambda g, ans, z, y: softmax.vjps[0](g, softmax(z), z), None)
+_ce_direction.defjvp(lambda t, ans, z, y: softmax.jvps[0](t, softmax(z), z), None)
 
 
 def _ce_vjp(g, ans, logits, labels):
     # d CE = <softmax(z) - onehot(y), dz> / N
-    n, c = logits.shape
-    if backend.is_array(logits):  # an ordinary backward: raw arrays, in place
-        p = softmax.forward(logits)
-        p[np.arange(n), labels] -= 1
-        return p * (g / n)
-    p = softmax(logits, axis=-1)  # differentiable (create_graph=True): no in-place change
-    return (p - _one_hot(labels, c, p.dtype, p)) * (g / n)
+    return _ce_direction(logits, labels) * (g / logits.shape[0])
 
 
 def _ce_jvp(t, ans, logits, labels):
-    n, c = logits.shape
-    p = softmax(logits, axis=-1)
-    return sum((p - _one_hot(labels, c, p.dtype, p)) * t) / n
+    return sum(_ce_direction(logits, labels) * t) / logits.shape[0]
 
 
 cross_entropy_logits.defvjp(_ce_vjp, None)
@@ -169,7 +177,14 @@ def _ce_batch(flags, logits, labels):
     return -mean(picked, axis=-1)
 
 
+def _ce_direction_batch(flags, logits, labels):
+    # softmax(z) - e_y for every example: the leading axes broadcast (one may be unbatched)
+    p = softmax(logits, axis=-1)
+    return p - _one_hot(labels, p.shape[-1], p.dtype, p)
+
+
 softmax.defbatch(along_axis(softmax, -1))
 log_softmax.defbatch(along_axis(log_softmax, -1))
 linear.defbatch(_linear_batch)
 cross_entropy_logits.defbatch(_ce_batch)
+_ce_direction.defbatch(_ce_direction_batch)
