@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import loop, per_example
+from chainrule.jit.check import known
 from chainrule.ops.batch_rules import batch_size, matrix_stack
 from chainrule.ops.elementwise import mul, sub
 from chainrule.ops.linalg import matmul, trace
@@ -299,6 +300,23 @@ _lstsq_solution.defjvp(lambda t, ans, a, b, rcond=None: matmul(_pinv_jvp(t, _pin
                        lambda t, ans, a, b, rcond=None: matmul(_pinv(a), t))
 
 
+@primitive
+def _lstsq_rank(a, b, rcond=None):
+    """NumPy's rank of A in lstsq (an integer: no derivative); a primitive, so that
+    chainrule.jit traces it."""
+    return lapack("lstsq", np.linalg.lstsq, a, b, rcond)[2]
+
+
+_lstsq_rank.name = "lstsq_rank"
+
+
+def _rank_changed() -> ValueError:
+    return ValueError("lstsq: under chainrule.jit, a tall A had full rank on one call and not "
+                      "on another (or the reverse): NumPy gives the residuals only at full "
+                      "rank, so their shape changes, and a traced program has fixed shapes; "
+                      "call lstsq outside jit where A's rank may drop")
+
+
 @per_example("a", "b")  # under vmap: the rank is read per example
 def lstsq(a, b, rcond: float | None = None) -> tuple:
     """(x, residuals, rank, s) as ``np.linalg.lstsq``: x minimizes ||b - A x|| (the
@@ -315,8 +333,8 @@ def lstsq(a, b, rcond: float | None = None) -> tuple:
         raise ValueError(f"lstsq: a of shape {sa} and b of shape {sb}: a must be 2-D (M, N) "
                          "and b of shape (M,) or (M, K)")
     x = _lstsq_solution(a, b, rcond=rcond)
-    rank = lapack("lstsq", np.linalg.lstsq, value(a), value(b), rcond)[2]
-    if rank == sa[1] and sa[0] > sa[1]:
+    rank = _lstsq_rank(value(a), value(b), rcond=rcond)
+    if sa[0] > sa[1] and known("lstsq-rank", rank == sa[1], _rank_changed):
         r = sub(b, matmul(a, x))
         residuals = sum(mul(r, r), axis=0)
         residuals = reshape(residuals, (1,)) if len(sb) == 1 else residuals
