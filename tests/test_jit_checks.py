@@ -14,8 +14,7 @@ from jit_planning import plan_small_arrays  # noqa: F401  (autouse fixture)
 
 import chainrule as cr
 from chainrule import linalg as la
-from chainrule.jit import TracingError
-from chainrule.jit.check import check, known
+from chainrule.jit import TracingError, check, known
 
 RNG = np.random.default_rng(0)
 

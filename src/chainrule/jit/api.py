@@ -264,7 +264,7 @@ def prune(program: Program) -> None:
     """Merge repeated lines (the same function on the same arguments: an optimizer casts
     its step size once per parameter) and drop the lines no output needs (the trace also
     records values only a forward-mode pass or a Python expression needed). A line with no
-    output (a :func:`chainrule.jit.check.check`) is an effect: always kept."""
+    output (a :func:`chainrule.jit.check`) is an effect: always kept."""
     same: dict[int, int] = {}  # slot -> the slot of the first line that computed it
     seen: dict[Hashable, tuple[int, ...]] = {}
     kept = []

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, numpy_interop
-from chainrule.jit.check import ErrorFactory, Raise
+from chainrule.jit.checks import ErrorFactory, Raise
 from chainrule.jit.hook import Twin, state  # noqa: F401  (state: re-exported)
 from chainrule.jit.program import Line, Ref
 from chainrule.jit.tracer import Tracer, TracingError, refuse, refuse_in_place, user_line
@@ -160,7 +160,7 @@ class Trace:
         return type(example)(outs) if many else outs[0]
 
     def check(self, name: str, condition: Tracer, make_error: ErrorFactory) -> None:
-        """A :func:`chainrule.jit.check.check` on a traced condition: the example is tested
+        """A :func:`chainrule.jit.check` on a traced condition: the example is tested
         now (as eager code would), and a line with no output repeats the test at replay."""
         if np.any(condition.value):
             raise make_error()

@@ -21,7 +21,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import per_example
-from chainrule.jit.check import check
+from chainrule.jit.checks import check
 from chainrule.ops.batch_rules import matrix_stack
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate

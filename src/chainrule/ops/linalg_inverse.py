@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import loop, per_example
-from chainrule.jit.check import known
+from chainrule.jit.checks import known
 from chainrule.ops.batch_rules import batch_size, matrix_stack
 from chainrule.ops.elementwise import mul, sub
 from chainrule.ops.linalg import matmul, trace

@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import per_example
-from chainrule.jit.check import check
+from chainrule.jit.checks import check
 from chainrule.ops.cumulative import as_array, check_axis
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate, getitem

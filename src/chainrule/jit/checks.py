@@ -8,6 +8,8 @@ same error. The line has no output: the program keeps it however its results are
 
 ::
 
+    from chainrule.jit import check
+
     check("average-zero-weights", scale == 0,
           lambda: ZeroDivisionError("average: the weights sum to zero"))
 
