@@ -362,8 +362,9 @@ for _p in (inv, det, _logabsdet, _det_sign, _identity_like, _pinv):
     _p.defbatch(matrix_stack(_p))
 solve.defbatch(_solve_batch)
 # np.linalg.lstsq takes one matrix only: one call per example (no warning: it is the rule)
-_lstsq_solution.defbatch(lambda flags, *args, **kwargs: loop(
-    _lstsq_solution, flags, list(args), kwargs, batch_size(flags, args), warn=False))
+for _p in (_lstsq_solution, _lstsq_rank):
+    _p.defbatch(lambda flags, *args, _p=_p, **kwargs: loop(
+        _p, flags, list(args), kwargs, batch_size(flags, args), warn=False))
 
 NUMPY = {
     np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.det: det, np.linalg.slogdet: slogdet,
