@@ -324,7 +324,8 @@ def lstsq(a, b, rcond: float | None = None) -> tuple:
 
     Differentiable: x (A of full rank, as for :func:`pinv`), residuals (the squared norms
     sum((b - A x)^2), given only when rank == N < M, as NumPy) and s (A's singular values, see
-    ``svd``). ``rank`` is an integer.
+    ``svd``). ``rank`` is an integer. Under ``chainrule.jit`` the residuals of a tall A are
+    there or not as at tracing: a replay where A's rank crosses full rank is a ValueError.
     """
     from chainrule.ops.linalg_decompose import svdvals  # decompose builds on this module
 
