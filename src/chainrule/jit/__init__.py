@@ -5,7 +5,9 @@
 * :mod:`~chainrule.jit.program`: the program, printable like a jaxpr;
 * :mod:`~chainrule.jit.plan`: the buffer plan from liveness (reuse, in place, donation);
 * :mod:`~chainrule.jit.replay`: the generated Python function that replays it;
-* :mod:`~chainrule.jit.api`: ``jit`` and ``make_program`` (signatures, the cache).
+* :mod:`~chainrule.jit.api`: ``jit`` and ``make_program`` (signatures, the cache);
+* :mod:`~chainrule.jit.checks`: ``check`` and ``known``, value-dependent errors that a
+  replay raises as eager code does.
 """
 
 
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CACHE_SIZE", "Jitted", "Program", "TracingError", "jit", "make_program"]
+__all__ = ["CACHE_SIZE", "Jitted", "Program", "TracingError", "check", "jit", "known",
+           "make_program"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +30,10 @@ def __getattr__(name: str) -> Any:
         from chainrule.jit.program import Program
 
         return Program
+    if name in ("check", "known"):
+        from chainrule.jit import checks
+
+        return getattr(checks, name)
     if name == "TracingError":
         from chainrule.jit.tracer import TracingError
 

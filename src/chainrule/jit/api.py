@@ -265,7 +265,8 @@ def _same_random_state(a: dict, b: dict) -> bool:
 def prune(program: Program) -> None:
     """Merge repeated lines (the same function on the same arguments: an optimizer casts
     its step size once per parameter) and drop the lines no output needs (the trace also
-    records values only a forward-mode pass or a Python expression needed)."""
+    records values only a forward-mode pass or a Python expression needed). A line with no
+    output (a :func:`chainrule.jit.check`) is an effect: always kept."""
     same: dict[int, int] = {}  # slot -> the slot of the first line that computed it
     seen: dict[Hashable, tuple[int, ...]] = {}
     kept = []
@@ -286,7 +287,7 @@ def prune(program: Program) -> None:
     needed = {o.slot for o in program.outputs if o.slot is not None}
     kept = []
     for line in reversed(program.lines):
-        if any(o in needed for o in line.outs):
+        if not line.outs or any(o in needed for o in line.outs):
             kept.append(line)
             needed.update(line.reads())
     program.lines = kept[::-1]

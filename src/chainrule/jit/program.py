@@ -115,7 +115,8 @@ class Program:
             outs = ", ".join(f"v{s}:{self.aval(s)}" for s in line.outs)
             args = " ".join(_show(a) for a in line.args)
             kwargs = " ".join(f"{k}={_show(v)}" for k, v in line.kwargs.items())
-            text = f"    {outs} = {line.name} {args} {kwargs}".rstrip()
+            assign = f"{outs} = " if outs else ""  # a check line: no output
+            text = f"    {assign}{line.name} {args} {kwargs}".rstrip()
             note = plan.note(i) if plan is not None else ""
             rows.append(f"{text:<60} # {note}" if note else text)
         shown = [Ref(o.slot) if o.slot is not None else _Shown(_show(o.constant))

@@ -70,7 +70,8 @@ def generate(program: Program, plan: Plan) -> tuple[Callable[..., list], str]:
                 call.append(f"out={names.bind(view, 'b')}")
         outs = ", ".join(f"v{s}" for s in line.outs) + ("," if line.many else "")
         fn = _kernel(line, program)
-        body.append(f"    {outs} = {names.bind(fn, 'f')}({', '.join(call)})")
+        assign = f"{outs} = " if line.outs else ""  # a check line: a call for its effect
+        body.append(f"    {assign}{names.bind(fn, 'f')}({', '.join(call)})")
     results = []
     seen: set[int] = set()
     fresh = {o for line in program.lines if not line.views for o in line.outs}

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, numpy_interop
+from chainrule.jit.checks import ErrorFactory, Raise
 from chainrule.jit.hook import Twin, state  # noqa: F401  (state: re-exported)
 from chainrule.jit.program import Line, Ref
 from chainrule.jit.tracer import Tracer, TracingError, refuse, refuse_in_place, user_line
@@ -157,6 +158,14 @@ class Trace:
         self.lines.append(Line(fn, name, prim, template_args, template_kwargs,
                                tuple(o.slot for o in outs), views, _phase(), many))
         return type(example)(outs) if many else outs[0]
+
+    def check(self, name: str, condition: Tracer, make_error: ErrorFactory) -> None:
+        """A :func:`chainrule.jit.check` on a traced condition: the example is tested
+        now (as eager code would), and a line with no output repeats the test at replay."""
+        if np.any(condition.value):
+            raise make_error()
+        self.lines.append(Line(Raise(make_error), f"check {name}", None, (Ref(condition.slot),),
+                               {}, (), (), _phase()))
 
     # ----- NumPy on tracers (Tracer.__array_ufunc__ / __array_function__) ------------
     def numpy_ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:

@@ -41,18 +41,22 @@ class TracingError(TypeError):
 
 _CORE = tuple(os.path.join(_PACKAGE, p) for p in (
     "jit", "ops", "functional", "primitive.py", "tensor", "autograd.py", "numpy_interop.py",
-    "checkpoint.py", "inplace.py", "creation.py", "nn"))
+    "checkpoint.py", "inplace.py", "creation.py", "nn", "batching.py"))
+# code that is not the user's: generated replays, Python's frozen importlib
+_MACHINERY = ("<jit ", "<frozen ")
 
 
 def user_line() -> str:
     """'file:line in function: code' of the innermost frame outside chainrule (or, when
-    chainrule itself called jit, outside its engine: ``chainrule train``'s step)."""
+    chainrule itself called jit, outside its engine: ``chainrule train``'s step). Code
+    without a file (``python -c``, a notebook cell) is the user's."""
     stack = list(reversed(traceback.extract_stack()[:-1]))
     for outside in (_PACKAGE, _CORE):
         for frame in stack:
             path = os.path.abspath(frame.filename)
-            if not path.startswith(outside) and not frame.filename.startswith("<"):
-                return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+            if not path.startswith(outside) and not frame.filename.startswith(_MACHINERY):
+                line = f": {frame.line}" if frame.line else ""
+                return f"{frame.filename}:{frame.lineno} in {frame.name}{line}"
     return "<inside chainrule>"
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import per_example
+from chainrule.jit.checks import check
 from chainrule.ops.batch_rules import matrix_stack
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate
@@ -89,14 +90,14 @@ def _asymmetric(x) -> np.ndarray:
 
 
 def _refuse(name: str, refuse: np.ndarray) -> None:
-    """A clear error where a cotangent moves vectors that are not unique (repeated values)."""
-    if np.any(refuse):
-        raise ValueError(
-            f"{name}: the {'eigen' if name == 'eigh' else 'singular '}vectors are not unique "
-            "at this matrix (repeated values), so their derivative is not defined; "
-            f"differentiate the values alone ({'eigvalsh' if name == 'eigh' else 'svdvals'}), "
-            "a function that uses only the other vectors, or move the matrix off the "
-            "degeneracy")
+    """A clear error where a cotangent moves vectors that are not unique (repeated values);
+    under chainrule.jit, tested again at every replay (a check line)."""
+    check(f"{name}-degenerate", refuse, lambda: ValueError(
+        f"{name}: the {'eigen' if name == 'eigh' else 'singular '}vectors are not unique "
+        "at this matrix (repeated values), so their derivative is not defined; "
+        f"differentiate the values alone ({'eigvalsh' if name == 'eigh' else 'svdvals'}), "
+        "a function that uses only the other vectors, or move the matrix off the "
+        "degeneracy"))
 
 
 # ----- cholesky ------------------------------------------------------------------------------

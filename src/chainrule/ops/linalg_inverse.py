@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import loop, per_example
+from chainrule.jit.checks import known
 from chainrule.ops.batch_rules import batch_size, matrix_stack
 from chainrule.ops.elementwise import mul, sub
 from chainrule.ops.linalg import matmul, trace
@@ -299,6 +300,23 @@ _lstsq_solution.defjvp(lambda t, ans, a, b, rcond=None: matmul(_pinv_jvp(t, _pin
                        lambda t, ans, a, b, rcond=None: matmul(_pinv(a), t))
 
 
+@primitive
+def _lstsq_rank(a, b, rcond=None):
+    """NumPy's rank of A in lstsq (an integer: no derivative); a primitive, so that
+    chainrule.jit traces it."""
+    return lapack("lstsq", np.linalg.lstsq, a, b, rcond)[2]
+
+
+_lstsq_rank.name = "lstsq_rank"
+
+
+def _rank_changed() -> ValueError:
+    return ValueError("lstsq: under chainrule.jit, a tall A had full rank on one call and not "
+                      "on another (or the reverse): NumPy gives the residuals only at full "
+                      "rank, so their shape changes, and a traced program has fixed shapes; "
+                      "call lstsq outside jit where A's rank may drop")
+
+
 @per_example("a", "b")  # under vmap: the rank is read per example
 def lstsq(a, b, rcond: float | None = None) -> tuple:
     """(x, residuals, rank, s) as ``np.linalg.lstsq``: x minimizes ||b - A x|| (the
@@ -306,7 +324,8 @@ def lstsq(a, b, rcond: float | None = None) -> tuple:
 
     Differentiable: x (A of full rank, as for :func:`pinv`), residuals (the squared norms
     sum((b - A x)^2), given only when rank == N < M, as NumPy) and s (A's singular values, see
-    ``svd``). ``rank`` is an integer.
+    ``svd``). ``rank`` is an integer. Under ``chainrule.jit`` the residuals of a tall A are
+    there or not as at tracing: a replay where A's rank crosses full rank is a ValueError.
     """
     from chainrule.ops.linalg_decompose import svdvals  # decompose builds on this module
 
@@ -315,8 +334,8 @@ def lstsq(a, b, rcond: float | None = None) -> tuple:
         raise ValueError(f"lstsq: a of shape {sa} and b of shape {sb}: a must be 2-D (M, N) "
                          "and b of shape (M,) or (M, K)")
     x = _lstsq_solution(a, b, rcond=rcond)
-    rank = lapack("lstsq", np.linalg.lstsq, value(a), value(b), rcond)[2]
-    if rank == sa[1] and sa[0] > sa[1]:
+    rank = _lstsq_rank(value(a), value(b), rcond=rcond)
+    if sa[0] > sa[1] and known("lstsq-rank", rank == sa[1], _rank_changed):
         r = sub(b, matmul(a, x))
         residuals = sum(mul(r, r), axis=0)
         residuals = reshape(residuals, (1,)) if len(sb) == 1 else residuals
@@ -344,8 +363,9 @@ for _p in (inv, det, _logabsdet, _det_sign, _identity_like, _pinv):
     _p.defbatch(matrix_stack(_p))
 solve.defbatch(_solve_batch)
 # np.linalg.lstsq takes one matrix only: one call per example (no warning: it is the rule)
-_lstsq_solution.defbatch(lambda flags, *args, **kwargs: loop(
-    _lstsq_solution, flags, list(args), kwargs, batch_size(flags, args), warn=False))
+for _p in (_lstsq_solution, _lstsq_rank):
+    _p.defbatch(lambda flags, *args, _p=_p, **kwargs: loop(
+        _p, flags, list(args), kwargs, batch_size(flags, args), warn=False))
 
 NUMPY = {
     np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.det: det, np.linalg.slogdet: slogdet,

@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.batching import per_example
+from chainrule.jit.checks import check
 from chainrule.ops.cumulative import as_array, check_axis
 from chainrule.ops.elementwise import where
 from chainrule.ops.indexing import concatenate, getitem
@@ -120,7 +121,9 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
         step, y = np.nan, r * delta
     else:
         step = delta / div
-        y = (r / div) * delta if np.any(_raw(step) == 0) else r * step  # NumPy's order
+        # NumPy's order: if any step is zero (an underflow), every value takes the first
+        zero = np.any(_raw(step) == 0)  # a traced any under chainrule.jit: no Python branch
+        y = where(zero, (r / div) * delta, r * step)
     y = y + start
     if endpoint and num > 1:  # the last value is stop exactly
         last = reshape(broadcast_to(stop, delta.shape), (1, *delta.shape))
@@ -155,8 +158,8 @@ def average(a, axis=None, weights=None, returned: bool = False, keepdims: bool =
             w = reshape(transpose(w, tuple(np.argsort(axes))),  # weights' axes in a's order
                         tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
         scale = sum(w, axis=axis, keepdims=keepdims)
-        if np.any(_raw(scale) == 0):
-            raise ZeroDivisionError("average: the weights sum to zero, can't be normalized")
+        check("average-zero-weights", _raw(scale) == 0,
+              lambda: ZeroDivisionError("average: the weights sum to zero, can't be normalized"))
         avg = sum(a * w, axis=axis, keepdims=keepdims) / scale
     if returned:
         return avg, broadcast_to(scale, np.shape(avg))
