@@ -25,7 +25,7 @@ def fold_scales(program: Program) -> None:
     keeps its dtype."""
     readers = Counter(s for line in program.lines for s in line.reads())
     readers.update(o.slot for o in program.outputs if o.slot is not None)
-    made = {line.outs[0]: line for line in program.lines if not line.many}
+    made = {line.outs[0]: line for line in program.lines if line.outs and not line.many}
     lines: list[Line] = []
     for line in program.lines:
         folded = _folded(line, made, readers, program)
