@@ -32,6 +32,7 @@ Rules are written with chainrule's own functions, so they work on raw arrays
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -50,6 +51,8 @@ _TRACED = object()  # the "base" of a value jit traces: it has no memory to shar
 
 class Primitive:
     """A differentiable operation: ``forward`` on raw arrays plus its rules."""
+
+    __signature__: inspect.Signature  # set where the forward has none of its own (a ufunc)
 
     def __init__(self, forward: Callable[..., Any], name: str | None = None) -> None:
         self.forward = forward
@@ -135,13 +138,13 @@ class Primitive:
         # a view of an argument's memory, or that array itself, shares the argument's
         # version counter (a value jit traces has no base: no memory to share)
         data = result._data
-        base = getattr(data, "base", _TRACED)
-        if base is None:
+        owner: Any = getattr(data, "base", _TRACED)
+        if owner is None:
             for r in raw:
                 if r is data:
                     share_versions(result, args)
                     break
-        elif base is not _TRACED:
+        elif owner is not _TRACED:
             share_versions(result, args)
         return result
 

@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import functional_call, jit, nn, optim, value_and_grad
+from chainrule import functional_call, nn, optim, value_and_grad
+from chainrule.jit import jit
 from chainrule.optim import functional as fopt
 
 

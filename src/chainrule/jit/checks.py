@@ -49,11 +49,12 @@ def check(name: str, condition: Any, make_error: ErrorFactory) -> None:
 def known(name: str, condition: Any, make_error: ErrorFactory) -> bool:
     """``bool(condition)`` (a 0-d boolean); while tracing, the traced example's answer, and
     a check line raising ``make_error()`` at a replay where the answer is not the same."""
-    data = condition._data if isinstance(condition, Tensor) else condition
+    data: Any = condition._data if isinstance(condition, Tensor) else condition
     if not isinstance(data, Traced):
         return bool(condition)
-    answer = bool(data.value)  # type: ignore[attr-defined]  (a Tracer's example value)
-    check(name, np.not_equal(data, answer), make_error)
+    tracer: Any = data  # (its example value: .value)
+    answer = bool(tracer.value)
+    check(name, np.not_equal(tracer, answer), make_error)
     return answer
 
 

@@ -125,7 +125,7 @@ def make_plan(program: Program, donated: tuple[int, ...]) -> Plan:
     for i, line in enumerate(lines):
         kind = capability(line)
         o = line.outs[0] if line.outs else -1  # a check line writes nothing
-        v = values.get(o)
+        v: Any = values.get(o)
         fits = (kind is not None and len(line.outs) == 1 and not line.many and not line.views
                 and isinstance(v, np.ndarray) and v.flags.c_contiguous
                 and v.nbytes >= MIN_PLANNED_BYTES)

@@ -51,8 +51,10 @@ def _folded(line: Line, made: dict[int, Line], readers: Counter,
     product = made.get(refs[0].slot)
     if product is None or product.prim is not ops.matmul or product.kwargs:
         return None
-    operands = [program.values[a.slot] if isinstance(a, Ref) else None for a in product.args]
-    if any(v is None or np.ndim(v) != 2 for v in operands):
+    if not all(isinstance(a, Ref) for a in product.args):
+        return None
+    operands = [program.values[a.slot] for a in product.args]
+    if any(np.ndim(v) != 2 for v in operands):
         return None
     k = 0 if operands[0].size <= operands[1].size else 1
     if operands[k].size >= program.values[product.outs[0]].size:

@@ -39,9 +39,14 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-# d softmax = p * (dx - <p, dx>)
-softmax.defvjp(lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
-softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - sum(t * ans, axis=axis, keepdims=True)))
+def _through_softmax(v, ans, x, axis=-1):
+    """p * (v - <p, v>) with p = softmax(x): softmax's Jacobian (symmetric) times v."""
+    return ans * (v - sum(v * ans, axis=axis, keepdims=True))
+
+
+# d softmax = p * (dx - <p, dx>); the Jacobian is symmetric: one rule for both modes
+softmax.defvjp(_through_softmax)
+softmax.defjvp(_through_softmax)
 
 
 @primitive
@@ -131,8 +136,8 @@ def _ce_direction(logits, labels):
 
 
 # d (softmax(z) - e_y) = d softmax(z): softmax's rules, at softmax(z)
-_ce_direction.defvjp(lambda g, ans, z, y: softmax.vjps[0](g, softmax(z), z), None)
-_ce_direction.defjvp(lambda t, ans, z, y: softmax.jvps[0](t, softmax(z), z), None)
+_ce_direction.defvjp(lambda g, ans, z, y: _through_softmax(g, softmax(z), z), None)
+_ce_direction.defjvp(lambda t, ans, z, y: _through_softmax(t, softmax(z), z), None)
 
 
 def _ce_vjp(g, ans, logits, labels):
