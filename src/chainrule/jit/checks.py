@@ -17,7 +17,7 @@ same error. The line has no output: the program keeps it however its results are
 residuals only at full rank): the traced program keeps the example's answer, and a check
 line raises at a replay whose answer differs.
 
-This module imports only :mod:`chainrule.jit.hook` and the tensor, so that ``ops`` can
+This module imports only ``chainrule.jit.hook`` and the tensor, so that ``ops`` can
 use it.
 """
 
