@@ -37,6 +37,8 @@ def sum_to_shape(g, shape: tuple[int, ...], op: str = "broadcast"):
     stretched, so that it has ``shape``. The one place broadcasting is undone."""
     gshape = g.shape
     lead = len(gshape) - len(shape)
+    if lead > 0 and gshape[lead:] == shape and type(g) is np.ndarray:  # a bias's gradient:
+        return np.add.reduce(g, axis=tuple(range(lead)))  # only leading axes were added
     if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, gshape[lead:])):
         raise ValueError(f"{op}: a gradient of shape {gshape} does not fit an input of "
                          f"shape {shape}")
