@@ -126,7 +126,7 @@ def _lift(x: object) -> Value | None:
     if isinstance(x, Value):
         return x
     if type(x) is float or type(x) is int or isinstance(x, Real):  # the ABC check is slow
-        return Value(float(x))
+        return _node(float(x), (), "", ())  # a constant leaf
     return None
 
 
