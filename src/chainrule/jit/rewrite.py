@@ -5,7 +5,10 @@
 ``lr * (x.T @ d)`` then scales the batch's ``d`` (32 x 256) instead of the weight-sized
 product (784 x 256): one pass over the large array less per parameter. The two orders round
 differently (a few units in the last place), within what :func:`chainrule.jit` promises
-(the eager numbers to 1e-12 relative in float64, 1e-5 in float32).
+(the eager numbers to 1e-12 relative in float64, 1e-5 in float32); at the very edges of
+the float range they can also overflow or underflow differently (a product that overflows
+before a tiny scale is applied is finite when the operand is scaled first), as under any
+compiler that reassociates (XLA's algebraic simplifier makes the same rewrite).
 """
 
 from __future__ import annotations
