@@ -8,7 +8,7 @@ differently (a few units in the last place), within what :func:`chainrule.jit` p
 (the eager numbers to 1e-12 relative in float64, 1e-5 in float32); at the very edges of
 the float range they can also overflow or underflow differently (a product that overflows
 before a tiny scale is applied is finite when the operand is scaled first), as under any
-compiler that reassociates (XLA's algebraic simplifier makes the same rewrite).
+compiler that reassociates floating-point arithmetic.
 """
 
 from __future__ import annotations
