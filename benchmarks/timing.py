@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 
 
 def best_of(fn: Callable[[], object], number: int = 10, repeat: int = 5,
-            gc_enabled: bool = True) -> float:
-    """Seconds per call: the best of ``repeat`` runs of ``number`` calls each."""
+            gc_enabled: bool = True, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds per call: the best of ``repeat`` runs of ``number`` calls each, timed by
+    ``clock`` (wall-clock by default)."""
     fn()  # warm up
     was = gc.isenabled()
     if not gc_enabled:
@@ -19,10 +20,10 @@ def best_of(fn: Callable[[], object], number: int = 10, repeat: int = 5,
     try:
         best = float("inf")
         for _ in range(repeat):
-            start = time.perf_counter()
+            start = clock()
             for _ in range(number):
                 fn()
-            best = min(best, (time.perf_counter() - start) / number)
+            best = min(best, (clock() - start) / number)
     finally:
         if was:
             gc.enable()
@@ -33,14 +34,7 @@ def best_cpu_of(fn: Callable[[], object], number: int = 10, repeat: int = 5) -> 
     """CPU seconds of this process per call (``time.process_time``), the best of ``repeat``
     runs: on a shared, loaded machine it counts only the time the call itself ran, so
     ratios between engines measured this way are steadier than wall-clock ones."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.process_time() - start) / number)
-    return best
+    return best_of(fn, number, repeat, clock=time.process_time)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
