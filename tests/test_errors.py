@@ -211,3 +211,25 @@ def test_empty_reductions() -> None:
     raises(ValueError, "mean: no elements to average over axis None of shape (0,)",
            lambda: cr.mean(leaf(0)))
     raises(ValueError, "max: empty array of shape (0,) has no maximum", lambda: cr.max(leaf(0)))
+
+
+def test_ufunc_keywords_the_rules_do_not_know_are_refused_at_the_call() -> None:
+    """An elementwise primitive's forward is NumPy's ufunc, which would take where= (leaving
+    entries unwritten) or dtype=, none of which its derivative rules know."""
+    x, mask = leaf(3), np.array([True, False, True])
+    raises(TypeError, "mul: unexpected keyword argument(s) ['where']; it takes ['out']",
+           lambda: cr.mul(x, 2.0, where=mask))
+    raises(TypeError, "exp: unexpected keyword argument(s) ['dtype']",
+           lambda: cr.exp(x, dtype=np.float32))
+    raises(TypeError, "exp: unexpected keyword argument(s) ['where']",
+           lambda: cr.exp(np.ones(3), where=mask))  # plain arrays too
+
+
+@pytest.mark.parametrize("op", [cr.exp, cr.relu])
+def test_out_into_a_users_array_is_refused_on_tensors(op: Callable) -> None:
+    """A result written into an array of the user's would leave it in the graph: changing
+    the array later would change the derivative without a word."""
+    buf = np.empty(3)
+    for x in (leaf(3), cr.tensor(np.ones(3))):
+        raises(TypeError, f"{op.name}: out= is for plain arrays", lambda x=x: op(x, out=buf))
+    np.testing.assert_array_equal(op(np.zeros(3), out=buf), op(np.zeros(3)))  # arrays: NumPy's

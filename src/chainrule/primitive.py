@@ -63,6 +63,9 @@ class Primitive:
         # (error, *arguments) -> the exception to raise when the forward refuses its
         # arguments (TypeError/ValueError); None: the forward's own error stands
         self.explain: Callable[..., Exception] | None = None
+        # the keywords a forward that checks none itself (a ufunc, which would take where=,
+        # dtype=...) may be given; None: the forward's own signature decides
+        self.keywords: frozenset[str] | None = None
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
 
@@ -91,6 +94,10 @@ class Primitive:
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs and self.keywords is not None and not self.keywords.issuperset(kwargs):
+            raise TypeError(f"{self.name}: unexpected keyword argument(s) "
+                            f"{sorted(set(kwargs) - self.keywords)}; it takes "
+                            f"{sorted(self.keywords) or 'none'}")
         if _jit.active is not None and not isinstance(self, _Twin):  # chainrule.jit traces
             return _jit.active.call(self, args, kwargs)
         for a in args:
@@ -103,6 +110,11 @@ class Primitive:
                 if self.explain is None:
                     raise
                 raise self.explain(e, *args) from None
+        if kwargs and "out" in kwargs:
+            raise TypeError(f"{self.name}: out= is for plain arrays: a Tensor's result lives in "
+                            "memory of its own (an array of yours in the graph would change "
+                            "its derivative when you change the array); drop out=, or pass "
+                            "t.data")
         raw: Any = []  # the arguments with every Tensor replaced by its array (then a tuple)
         versions: list[int | None] = []  # each Tensor argument's version now; None for others
         inputs = []  # positions of the arguments that need a gradient

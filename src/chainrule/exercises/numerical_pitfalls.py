@@ -315,8 +315,8 @@ def _bug_and_fix(name: str, bug: tuple, fix: tuple, watch: str, cause: str, x: n
     report, bad, bad_acc = _train(bad_loss, params, x, y, steps)
     fixed = good_init()
 
-    def fixed_loss(w):
-        return good_loss({**fixed, watch: w}, x, y)[0]
+    def fixed_loss(w):  # the other parameters as constants: the gradient in w alone
+        return good_loss({**{k: v.detach() for k, v in fixed.items()}, watch: w}, x, y)[0]
 
     g = functional.grad(fixed_loss)(before)
     fd = central_gradient(lambda w: float(fixed_loss(cr.tensor(w)).item()), before)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,9 @@ class _Nesting(threading.local):
 
 
 _nesting = _Nesting()
+# the tensors transforms made for their inputs (by id, held weakly): a graph that reaches a
+# leaf needing a gradient that is not one of them reaches a tensor of the caller's own
+_OWN_INPUTS: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
 
 
 def _differentiating() -> bool:
@@ -123,6 +127,7 @@ def _reverse_input(x: Any, op: str, path: str) -> Tensor:
         return own
     own = make(_float_array(x, op, path), None)
     own.requires_grad = True
+    _OWN_INPUTS[id(own)] = own
     return own
 
 
@@ -173,9 +178,32 @@ def _export_leaf(x: Any, as_tensor: bool) -> Any:
 
 
 def _export(tree: Any, as_tensor: bool) -> Any:
-    """A result as Tensors (nested use) or as NumPy arrays / Python numbers (top level),
-    in the same structure."""
+    """A result as Tensors (nested use, or computed from a closed-over tensor that needs a
+    gradient: see :func:`_closes_over`) or as NumPy arrays / Python numbers (top level), in
+    the same structure."""
+    as_tensor = as_tensor or _closes_over(tree)
     return tree_map(lambda x: _export_leaf(x, as_tensor), tree)
+
+
+def _closes_over(tree: Any) -> bool:
+    """True if a Tensor in ``tree`` was computed from a leaf that needs a gradient and is not
+    a transform's own input: a tensor the function closed over (a model's parameter).
+    Returned as NumPy arrays, the result would cut that tensor's gradient without a word;
+    returned as Tensors (and differentiated with create_graph), it keeps it."""
+    stack = [x for x in tree_leaves(tree) if isinstance(x, Tensor)]
+    seen: set[int] = set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        node = t._node
+        if node is None:
+            if t.requires_grad and _OWN_INPUTS.get(id(t)) is not t:
+                return True
+        elif node.args is not None:
+            stack.extend(a for a in node.args if isinstance(a, Tensor))
+    return False
 
 
 def _split_aux(result: Any, has_aux: bool, op: str) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from chainrule import autograd, backend
 from chainrule.functional.nesting import (
     _any_takes_part,
     _argnums,
+    _closes_over,
     _differentiating,
     _export,
     _in_dtype,
@@ -24,7 +25,7 @@ from chainrule.functional.nesting import (
     _split_by,
 )
 from chainrule.tensor import Tensor
-from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_structure
+from chainrule.tree import tree_flatten, tree_leaves_with_path, tree_map, tree_structure
 
 
 def _gradients(outs: Sequence[Any], cotangents: Sequence[Any], inputs: Sequence[Tensor],
@@ -57,9 +58,13 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """
     as_tensor = _returns_tensors(*primals)
     nested = _differentiating() or _any_takes_part(*primals)
+    # the inputs as copies: vjp_fn runs later, and the caller may change an array by then
+    primals = tuple(tree_map(lambda x: x.copy() if backend.is_array(x) else x, p)
+                    for p in primals)
     defs, inputs, args = _reverse_inputs(primals, _labels(f, len(primals)), "vjp")
     with _inside_transform():
         out, aux = _split_aux(f(*args), has_aux, "vjp")
+    nested = nested or (not as_tensor and _closes_over(out))  # a closed-over parameter
     outs, out_def = tree_flatten(out)
 
     def vjp_fn(cotangent: Any) -> tuple:
@@ -101,6 +106,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
         with _inside_transform():
             result = f(*_replace(args, nums, trees), **kwargs)
         out, aux = _split_aux(result, has_aux, "grad")
+        create = create or (not as_tensor and _closes_over(out))  # a closed-over parameter
         out_def = tree_structure(out)
         if out_def.kind != "leaf" or np.size(out) != 1:
             what = f"shape {np.shape(out)}" if out_def.kind == "leaf" else f"a {out_def}"

@@ -59,6 +59,7 @@ def ufunc_primitive(name: str, ufunc: np.ufunc, doc: str) -> Primitive:
     prim = Primitive(ufunc, name)
     prim.__doc__ = doc
     prim.explain = partial(operand_error, name)
+    prim.keywords = frozenset({"out"})  # not where=, dtype=...: the rules know none of them
     names = ("x", "y")[:ufunc.nin]
     prim.__signature__ = inspect.Signature(  # what help() and the API pages show
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]

@@ -122,7 +122,7 @@ def cross_entropy_logits(logits, labels):
     """Mean over the batch of -log softmax(logits)[label]: logits (N, C), labels (N,) ints."""
     _check_labels(logits, labels)
     s, log_sum = _shifted(logits, -1)
-    n = len(labels)  # the mean as NumPy computes it (a sum, then one division), bit for bit
+    n = len(labels)  # the mean as NumPy computes it in float32 and float64, bit for bit
     return (log_sum[:, 0] - s[np.arange(n), labels]).sum() / n
 
 
