@@ -337,3 +337,12 @@ def test_view_between_two_changes_inside_grad_of_jvp_is_refused():
                 lambda: cr.grad(f)(x)):
         with pytest.raises(RuntimeError, match="modified in place"):
             run()
+
+
+def test_a_write_whose_graph_was_freed_says_so() -> None:
+    x = cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x * 2
+    z = y[0:2]
+    z.sum().backward()  # frees the graph through y
+    with pytest.raises(RuntimeError, match="graph through 'mul' was already freed"):
+        y[0] = z[1] * 3

@@ -220,3 +220,45 @@ def test_jit_inside_jit_traces_through() -> None:
     outer = cr.jit(lambda x: inner(x) * 2)
     np.testing.assert_allclose(outer(np.zeros(2)), [2.0, 2.0])
     assert inner.traces == 0
+
+
+def test_a_donated_array_shared_with_another_argument_is_refused() -> None:
+    """Donated memory is written over during the call: an argument sharing it would be
+    read after the write (a wrong number), two donated ones would share one result."""
+    step = cr.jit(lambda p, x: (p * 2.0, (x * 1.0).sum()), donate_argnums=0)
+    a, b = np.ones(3), np.full(3, 2.0)
+    assert step(a.copy(), b)[1] == 6.0
+    for p, x in ((a, a), (a, a[::-1])):  # the same array, or a view of it
+        with pytest.raises(ValueError, match="donated array 0 .* shares its memory with array 1"):
+            step(p, x)
+    np.testing.assert_array_equal(a, 1.0)  # refused before anything was written
+    both = cr.jit(lambda m, v: (m * 0.9 + 1.0, v * 0.99 + 1.0), donate_argnums=(0, 1))
+    z = np.zeros(3)
+    with pytest.raises(ValueError, match="shares its memory"):
+        both(z, z)
+
+
+def test_float_constants_are_told_apart_by_sign_and_nan_retraces_nothing() -> None:
+    x = np.ones(2)
+    f = cr.jit(lambda x, s: 1.0 / (x * s))
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(f(x, 0.0), [np.inf, np.inf])
+        np.testing.assert_array_equal(f(x, -0.0), [-np.inf, -np.inf])  # not 0.0's program
+        g = cr.jit(lambda x: (1.0 / (x * 0.0), 1.0 / (x * -0.0)))  # two lines, not merged
+        np.testing.assert_array_equal(g(x)[1], [-np.inf, -np.inf])
+    h = cr.jit(lambda x, s: x * s)
+    for _ in range(3):
+        h(x, float("nan"))
+    assert h.traces == 1
+
+
+def test_a_closed_over_generator_and_read_only_view_are_not_frozen_silently() -> None:
+    gen = np.random.default_rng(0)
+    with pytest.raises(TracingError, match="random numbers from a generator"):
+        cr.jit(lambda x: x + cr.randn(3, rng=gen))(np.zeros(3))
+    base = np.ones(3)
+    view = np.broadcast_to(base, (3,))  # read-only, but its base is writeable
+    k = cr.jit(lambda x: x + view)
+    np.testing.assert_array_equal(k(np.zeros(3)), 1.0)
+    base[:] = 5.0
+    np.testing.assert_array_equal(k(np.zeros(3)), 1.0)  # the traced value, as documented

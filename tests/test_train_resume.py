@@ -197,3 +197,34 @@ def test_a_loss_diverging_mid_epoch_leaves_the_last_completed_epoch(tmp_path, mo
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+
+
+def test_a_scalar_parameters_optimizer_state_comes_back_as_an_array(tmp_path) -> None:
+    """Only the step count is a number; a 0-d parameter's momentum stays an array."""
+    import chainrule as cr
+    from chainrule import nn, optim
+
+    class Scale(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.s = nn.Parameter(np.array(2.0))
+
+        def forward(self, x):
+            return x * self.s
+
+    def trained(model: nn.Module) -> optim.SGD:
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        cr.sum(model(np.ones(3)) ** 2).backward()
+        opt.step()
+        return opt
+
+    model = Scale()
+    opt = trained(model)
+    rng = np.random.default_rng(0)
+    runfolder.save(tmp_path, {"epoch": 1}, model, opt, rng, {})
+    fresh = Scale()
+    fresh_opt = optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9)
+    runfolder.load(tmp_path).restore(fresh, fresh_opt, np.random.default_rng(1))
+    buf = fresh_opt.state_dict()["state"][0]["momentum_buffer"]
+    assert isinstance(buf, np.ndarray) and buf.shape == ()
+    np.testing.assert_array_equal(buf, opt.state_dict()["state"][0]["momentum_buffer"])

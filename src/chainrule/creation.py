@@ -28,13 +28,14 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    if rng is None:
-        if _jit.active is not None:  # a draw while jit traces would be frozen
-            from chainrule.jit.tracer import TracingError, user_line
+    if _jit.active is not None and not isinstance(rng, int):  # a draw while jit traces
+        from chainrule.jit.tracer import TracingError, user_line  # would be frozen
 
-            raise TracingError(f"jit: random numbers from the default generator at "
-                               f"{user_line()} would be frozen into the program; draw them "
-                               "outside and pass them in, or give a seed (rng=0)")
+        which = "the default generator" if rng is None else "a generator"
+        raise TracingError(f"jit: random numbers from {which} at {user_line()} would be "
+                           "frozen into the program (the same numbers on every call); draw "
+                           "them outside and pass them in, or give a seed (rng=0)")
+    if rng is None:
         return _default_rng
     if isinstance(rng, np.random.Generator):
         return rng

@@ -184,7 +184,7 @@ def _copy(u: Tensor, alias: bool, memo: dict[int, Any], symbol: str) -> Tensor:
 def _rebuilt(node: autograd.Node, memo: dict[int, Any], symbol: str) -> autograd.Node:
     """A copy of ``node`` whose Tensor arguments are replaced as ``memo`` says."""
     if node.args is None:
-        autograd._parents_of(node)  # raises: freed by an earlier backward
+        raise autograd._freed(node)
     for _, a, v in node.saved:
         if memo.get(id(a), a) is not a and a._version != v:
             raise RuntimeError(

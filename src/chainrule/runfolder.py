@@ -66,7 +66,8 @@ class Saved:
         for key, value in self.arrays.items():
             if key.startswith("optim/"):
                 _, index, name = key.split("/", 2)
-                state.setdefault(int(index), {})[name] = value.item() if value.ndim == 0 \
+                # the step count is a number; a 0-d parameter's buffers stay arrays
+                state.setdefault(int(index), {})[name] = value.item() if name == "step" \
                     else value
         opt.load_state_dict({"state": state,
                              "param_groups": opt.state_dict()["param_groups"]})

@@ -85,6 +85,8 @@ class Jitted:
             compiled = self._compile(key, args, leaves)
         else:
             self.cache.move_to_end(key)
+        if compiled.program.donated:
+            _check_donated(leaves, compiled.program.donated)
         with compiled.lock:
             outs = compiled.run(*leaves)
         return tree_unflatten(compiled.program.out_def, outs)
@@ -141,7 +143,7 @@ class Jitted:
         for j, x in enumerate(flat):
             arr = _leaf_array(x, i, j)
             if arr is None:  # a Python number or other constant: static
-                key.append(("const", type(x), x))
+                key.append(("const", type(x), _number_key(x)))
             else:
                 leaves.append(arr)
                 key.append((arr.shape, arr.dtype, arr.strides))
@@ -168,6 +170,21 @@ class Jitted:
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         return compiled
+
+
+def _check_donated(leaves: list, donated: tuple[int, ...]) -> None:
+    """A donated array is written over during the call: its memory must be its own, not
+    that of another argument (which would then be read after the write) or of a second
+    donated one (two results in one buffer)."""
+    roots = [id(a if a.base is None else a.base) for a in leaves]
+    for j in donated:
+        for k, root in enumerate(roots):
+            if k != j and root == roots[j]:
+                raise ValueError(
+                    f"jit: donated array {j} (of the flattened arguments) shares its memory "
+                    f"with array {k}; the call would overwrite it while the other is still "
+                    "read. Pass a copy of one of them (donation reuses memory the caller "
+                    "gives up)")
 
 
 def _positions(spec: list) -> list[int]:
@@ -319,7 +336,13 @@ def _key(x: Any) -> Hashable | None:
         hash(x)
     except TypeError:
         return None
-    return (type(x).__name__, x)
+    return (type(x).__name__, _number_key(x))
+
+
+def _number_key(x: Any) -> Any:
+    """``x``, or for a float its text: keys must tell apart what ``==`` does not (-0.0 and
+    0.0 give 1/x of opposite signs) and match what ``==`` never matches (NaN)."""
+    return repr(x) if isinstance(x, float | complex | np.inexact) else x
 
 
 def jit(fn: Callable, static_argnums: int | Sequence[int] = (),

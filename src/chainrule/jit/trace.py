@@ -256,8 +256,8 @@ def _template(x: Any, refs: list[int]) -> Any:
         if _holds_tracer(x):
             raise refuse("a slice bound", x.start)
         return x
-    if isinstance(x, np.ndarray) and x.flags.writeable:
-        return x.copy()
+    if isinstance(x, np.ndarray) and (x.flags.writeable or x.base is not None):
+        return x.copy()  # a constant of the program: frozen, even a read-only view's values
     return x
 
 
