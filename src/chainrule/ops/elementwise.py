@@ -197,7 +197,7 @@ sqrt.defjvp(lambda t, ans, x: t / (2 * ans))
 sin = ufunc_primitive("sin", np.sin, "Sine.")
 
 
-# ignore[has-type]: mypy cannot type cos, a decorated function, before its def below
+# ignore[has-type]: mypy cannot type cos here, before its assignment below
 sin.defvjp(lambda g, ans, x: g * cos(x))  # type: ignore[has-type]  # d sin x = cos x dx
 sin.defjvp(lambda t, ans, x: t * cos(x))  # type: ignore[has-type]
 
@@ -393,14 +393,6 @@ NUMPY = {
 
 
 # ----- NumPy's names ---------------------------------------------------------------
-def ufunc_call(op: str, ufunc: np.ufunc, *operands: object) -> np.ndarray:
-    """``ufunc(*operands)``, with :func:`operand_error`'s message if NumPy refuses them."""
-    try:
-        return ufunc(*operands)
-    except (TypeError, ValueError) as e:
-        raise operand_error(op, e, *operands) from None
-
-
 # NumPy's names for the primitives above: chainrule.power is chainrule.pow, and so on.
 power = pow
 subtract = sub
@@ -410,10 +402,7 @@ negative = neg
 absolute = abs
 
 
-@primitive
-def positive(x):
-    """+x, a copy (as np.positive)."""
-    return ufunc_call("positive", np.positive, x)
+positive = ufunc_primitive("positive", np.positive, "+x, a copy (as np.positive).")
 
 
 positive.defvjp(lambda g, ans, x: g)                   # d(+x) = dx

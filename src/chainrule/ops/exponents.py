@@ -15,10 +15,9 @@ from chainrule.ops.elementwise import (
     astype,
     pow,
     sigmoid,
-    ufunc_call,
+    ufunc_primitive,
     unsupported_type,
 )
-from chainrule.primitive import primitive
 from chainrule.tensor import Tensor
 
 __all__ = ["cbrt", "exp2", "float_power", "log10", "log2", "logaddexp", "logaddexp2",
@@ -29,30 +28,23 @@ _LN10 = math.log(10)
 
 
 # ----- logarithms and exponentials in base 2 and 10 ------------------------------------
-@primitive
-def log2(x):
-    """log x / log 2, for x > 0 (-inf at 0, NaN below; the derivative is inf at 0)."""
-    return ufunc_call("log2", np.log2, x)
+log2 = ufunc_primitive("log2", np.log2, """\
+log x / log 2, for x > 0 (-inf at 0, NaN below; the derivative is inf at 0).""")
 
 
 log2.defvjp(lambda g, ans, x: g / (x * _LN2))          # d log2 x = dx / (x ln 2)
 log2.defjvp(lambda t, ans, x: t / (x * _LN2))
 
 
-@primitive
-def log10(x):
-    """log x / log 10, for x > 0 (-inf at 0, NaN below; the derivative is inf at 0)."""
-    return ufunc_call("log10", np.log10, x)
+log10 = ufunc_primitive("log10", np.log10, """\
+log x / log 10, for x > 0 (-inf at 0, NaN below; the derivative is inf at 0).""")
 
 
 log10.defvjp(lambda g, ans, x: g / (x * _LN10))        # d log10 x = dx / (x ln 10)
 log10.defjvp(lambda t, ans, x: t / (x * _LN10))
 
 
-@primitive
-def exp2(x):
-    """2 ** x, every real x."""
-    return ufunc_call("exp2", np.exp2, x)
+exp2 = ufunc_primitive("exp2", np.exp2, "2 ** x, every real x.")
 
 
 exp2.defvjp(lambda g, ans, x: g * ans * _LN2)          # d 2^x = 2^x ln 2 dx
@@ -60,13 +52,11 @@ exp2.defjvp(lambda t, ans, x: t * ans * _LN2)
 
 
 # ----- logaddexp: log(e^x + e^y), stable ------------------------------------------------
-@primitive
-def logaddexp(x, y):
-    """log(e^x + e^y), without overflow for any real x, y (NumPy's own stable form).
+logaddexp = ufunc_primitive("logaddexp", np.logaddexp, """\
+log(e^x + e^y), without overflow for any real x, y (NumPy's own stable form).
 
-    Its derivatives are the softmax weights of (x, y): sigmoid(x - y) and sigmoid(y - x),
-    which never overflow either (logaddexp(1000, 1000) has derivatives 1/2, 1/2)."""
-    return ufunc_call("logaddexp", np.logaddexp, x, y)
+Its derivatives are the softmax weights of (x, y): sigmoid(x - y) and sigmoid(y - x),
+which never overflow either (logaddexp(1000, 1000) has derivatives 1/2, 1/2).""")
 
 
 # d log(e^x + e^y) = (e^x dx + e^y dy) / (e^x + e^y) = s(x - y) dx + s(y - x) dy
@@ -76,10 +66,8 @@ logaddexp.defjvp(lambda t, ans, x, y: t * sigmoid(x - y),
                  lambda t, ans, x, y: t * sigmoid(y - x))
 
 
-@primitive
-def logaddexp2(x, y):
-    """log2(2^x + 2^y), without overflow for any real x, y."""
-    return ufunc_call("logaddexp2", np.logaddexp2, x, y)
+logaddexp2 = ufunc_primitive("logaddexp2", np.logaddexp2, """\
+log2(2^x + 2^y), without overflow for any real x, y.""")
 
 
 # d log2(2^x + 2^y) = (2^x dx + 2^y dy) / (2^x + 2^y) = s((x - y) ln 2) dx + s((y - x) ln 2) dy
@@ -90,32 +78,25 @@ logaddexp2.defjvp(lambda t, ans, x, y: t * sigmoid((x - y) * _LN2),
 
 
 # ----- powers -------------------------------------------------------------------------
-@primitive
-def square(x):
-    """x * x, every real x."""
-    return ufunc_call("square", np.square, x)
+square = ufunc_primitive("square", np.square, "x * x, every real x.")
 
 
 square.defvjp(lambda g, ans, x: g * (2 * x))           # d x^2 = 2x dx
 square.defjvp(lambda t, ans, x: t * (2 * x))
 
 
-@primitive
-def reciprocal(x):
-    """1 / x, for x != 0 (inf at 0, with an infinite derivative). On integers NumPy
-    truncates (1 / 2 is 0); integer arrays are never differentiated."""
-    return ufunc_call("reciprocal", np.reciprocal, x)
+reciprocal = ufunc_primitive("reciprocal", np.reciprocal, """\
+1 / x, for x != 0 (inf at 0, with an infinite derivative). On integers NumPy
+truncates (1 / 2 is 0); integer arrays are never differentiated.""")
 
 
 reciprocal.defvjp(lambda g, ans, x: -g * ans * ans)    # d (1/x) = -dx / x^2
 reciprocal.defjvp(lambda t, ans, x: -t * ans * ans)
 
 
-@primitive
-def cbrt(x):
-    """The real cube root, every real x (negative for negative x); the derivative is inf
-    at 0."""
-    return ufunc_call("cbrt", np.cbrt, x)
+cbrt = ufunc_primitive("cbrt", np.cbrt, """\
+The real cube root, every real x (negative for negative x); the derivative is inf
+at 0.""")
 
 
 cbrt.defvjp(lambda g, ans, x: g / (3 * ans * ans))     # d x^(1/3) = dx / (3 x^(2/3))

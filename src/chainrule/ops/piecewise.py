@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.ops.batch_rules import each_broadcasting
-from chainrule.ops.elementwise import operand_error, sign, ufunc_call, unsupported_type, where
+from chainrule.ops.elementwise import operand_error, sign, ufunc_primitive, unsupported_type, where
 from chainrule.primitive import primitive
 from chainrule.tensor import Tensor
 
@@ -25,10 +25,8 @@ def _raw(a):
 
 
 # ----- fabs ---------------------------------------------------------------------------
-@primitive
-def fabs(x):
-    """``|x|`` as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0."""
-    return ufunc_call("fabs", np.fabs, x)
+fabs = ufunc_primitive("fabs", np.fabs, """\
+``|x|`` as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0.""")
 
 
 fabs.defvjp(lambda g, ans, x: g * sign(x))             # d |x| = sign(x) dx
@@ -45,10 +43,8 @@ def _nan_share(g, x, y, x_better, first):
     return g * (x_wins if first else ~(x_wins | tie)) + (0.5 * g) * tie
 
 
-@primitive
-def fmax(x, y):
-    """The larger of x and y, ignoring NaN: NaN only where both are NaN."""
-    return ufunc_call("fmax", np.fmax, x, y)
+fmax = ufunc_primitive("fmax", np.fmax, """\
+The larger of x and y, ignoring NaN: NaN only where both are NaN.""")
 
 
 # d fmax(x, y) = [x returned] dx + [y returned] dy (ties: half each)
@@ -58,10 +54,8 @@ fmax.defjvp(lambda t, ans, x, y: _nan_share(t, x, y, x > y, True),
             lambda t, ans, x, y: _nan_share(t, x, y, x > y, False))
 
 
-@primitive
-def fmin(x, y):
-    """The smaller of x and y, ignoring NaN: NaN only where both are NaN."""
-    return ufunc_call("fmin", np.fmin, x, y)
+fmin = ufunc_primitive("fmin", np.fmin, """\
+The smaller of x and y, ignoring NaN: NaN only where both are NaN.""")
 
 
 # d fmin(x, y) = [x returned] dx + [y returned] dy (ties: half each)
@@ -80,11 +74,9 @@ def _quotient(x, y, ans):
     return rint((x - ans) / y)
 
 
-@primitive
-def remainder(x, y):
-    """x - floor(x / y) y, with the sign of y (Python's %); NaN where y = 0. It jumps
-    where x / y is a whole number (there the derivative is the one from the right)."""
-    return ufunc_call("remainder", np.remainder, x, y)
+remainder = ufunc_primitive("remainder", np.remainder, """\
+x - floor(x / y) y, with the sign of y (Python's %); NaN where y = 0. It jumps
+where x / y is a whole number (there the derivative is the one from the right).""")
 
 
 # d (x - q y) = dx - q dy, q = floor(x / y) constant between the jumps
@@ -96,11 +88,9 @@ remainder.defjvp(lambda t, ans, x, y: t,
 mod = remainder  # NumPy's other name
 
 
-@primitive
-def fmod(x, y):
-    """x - trunc(x / y) y, with the sign of x (C's fmod); NaN where y = 0. It jumps where
-    x / y is a whole number."""
-    return ufunc_call("fmod", np.fmod, x, y)
+fmod = ufunc_primitive("fmod", np.fmod, """\
+x - trunc(x / y) y, with the sign of x (C's fmod); NaN where y = 0. It jumps where
+x / y is a whole number.""")
 
 
 # d (x - q y) = dx - q dy, q = trunc(x / y) constant between the jumps
@@ -118,12 +108,8 @@ def _flat(g, ans, x, *args, **kwargs):
 
 
 def _rounding(name: str, ufunc: np.ufunc, doc: str):
-    def forward(x):
-        return ufunc_call(name, ufunc, x)
-
-    forward.__name__ = forward.__qualname__ = name
-    forward.__doc__ = doc + " Piecewise constant: its derivative is 0."
-    return primitive(forward).defvjp(_flat).defjvp(_flat)
+    return ufunc_primitive(name, ufunc, doc + " Piecewise constant: its derivative is 0."
+                           ).defvjp(_flat).defjvp(_flat)
 
 
 floor = _rounding("floor", np.floor, "The largest whole number <= x.")
@@ -182,11 +168,9 @@ nan_to_num.defvjp(_dnan_to_num, None, None, None, None)
 nan_to_num.defjvp(_dnan_to_num, None, None, None, None)
 
 
-@primitive
-def heaviside(x, h0):
-    """0 where x < 0, ``h0`` where x = 0, 1 where x > 0. The derivative in x is 0 (a step;
-    undefined at 0, where 0 is used); in h0 it is 1 where x = 0."""
-    return ufunc_call("heaviside", np.heaviside, x, h0)
+heaviside = ufunc_primitive("heaviside", np.heaviside, """\
+0 where x < 0, ``h0`` where x = 0, 1 where x > 0. The derivative in x is 0 (a step;
+undefined at 0, where 0 is used); in h0 it is 1 where x = 0.""")
 
 
 # d heaviside(x, h0) = 0 dx + [x = 0] dh0
@@ -196,11 +180,9 @@ heaviside.defjvp(_flat,
                  lambda t, ans, x, h0: t * (x == 0))
 
 
-@primitive
-def copysign(x, y):
-    """``|x|`` with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
-    is +-sign(x) (0 at the kink x = 0, as for abs); in y it is 0 (a jump at y = 0)."""
-    return ufunc_call("copysign", np.copysign, x, y)
+copysign = ufunc_primitive("copysign", np.copysign, """\
+``|x|`` with the sign of y (the sign bit: -0.0 counts as negative). The derivative in x
+is +-sign(x) (0 at the kink x = 0, as for abs); in y it is 0 (a jump at y = 0).""")
 
 
 def _dcopysign(g, x, y):
@@ -244,10 +226,8 @@ angle = _real_part("angle", np.angle, "0 where x >= 0, pi where x < 0 (real x): 
 __all__ += ["angle", "conj", "conjugate", "imag", "real", "real_if_close"]
 
 
-@primitive
-def floor_divide(x, y):
-    """floor(x / y) (Python's ``x // y``). Piecewise constant in both: derivative 0."""
-    return ufunc_call("floor_divide", np.floor_divide, x, y)
+floor_divide = ufunc_primitive("floor_divide", np.floor_divide, """\
+floor(x / y) (Python's ``x // y``). Piecewise constant in both: derivative 0.""")
 
 
 floor_divide.defvjp(_flat, _flat)                      # d floor(x / y) = 0 between the jumps

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from chainrule.ops.batch_rules import each_broadcasting
-from chainrule.ops.elementwise import cos, operand_error, sqrt, ufunc_call, where
+from chainrule.ops.elementwise import cos, operand_error, sqrt, ufunc_primitive, where
 from chainrule.primitive import primitive
 
 __all__ = ["arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cosh",
@@ -21,31 +21,22 @@ __all__ = ["arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arcta
 
 
 # ----- hyperbolic -------------------------------------------------------------
-@primitive
-def sinh(x):
-    """(e^x - e^-x) / 2, every real x."""
-    return ufunc_call("sinh", np.sinh, x)
+sinh = ufunc_primitive("sinh", np.sinh, "(e^x - e^-x) / 2, every real x.")
 
 
-# ignore[has-type]: mypy cannot type cosh, a decorated function, before its def below
+# ignore[has-type]: mypy cannot type cosh here, before its assignment below
 sinh.defvjp(lambda g, ans, x: g * cosh(x))  # type: ignore[has-type]  # d sinh x = cosh x dx
 sinh.defjvp(lambda t, ans, x: t * cosh(x))  # type: ignore[has-type]
 
 
-@primitive
-def cosh(x):
-    """(e^x + e^-x) / 2, every real x."""
-    return ufunc_call("cosh", np.cosh, x)
+cosh = ufunc_primitive("cosh", np.cosh, "(e^x + e^-x) / 2, every real x.")
 
 
 cosh.defvjp(lambda g, ans, x: g * sinh(x))              # d cosh x = sinh x dx
 cosh.defjvp(lambda t, ans, x: t * sinh(x))
 
 
-@primitive
-def arcsinh(x):
-    """The inverse of sinh, every real x."""
-    return ufunc_call("arcsinh", np.arcsinh, x)
+arcsinh = ufunc_primitive("arcsinh", np.arcsinh, "The inverse of sinh, every real x.")
 
 
 # ignore[has-type]: mypy cannot type hypot, a decorated function, before its def below
@@ -53,10 +44,8 @@ arcsinh.defvjp(lambda g, ans, x: g / hypot(x, 1.0))  # type: ignore[has-type]  #
 arcsinh.defjvp(lambda t, ans, x: t / hypot(x, 1.0))  # type: ignore[has-type]
 
 
-@primitive
-def arccosh(x):
-    """The inverse of cosh on x >= 1 (NaN below 1); the derivative is inf at x = 1."""
-    return ufunc_call("arccosh", np.arccosh, x)
+arccosh = ufunc_primitive("arccosh", np.arccosh, """\
+The inverse of cosh on x >= 1 (NaN below 1); the derivative is inf at x = 1.""")
 
 
 def _darccosh(x):
@@ -67,10 +56,8 @@ arccosh.defvjp(lambda g, ans, x: g * _darccosh(x))     # d arccosh x = dx / sqrt
 arccosh.defjvp(lambda t, ans, x: t * _darccosh(x))
 
 
-@primitive
-def arctanh(x):
-    """The inverse of tanh on -1 < x < 1 (+-inf at +-1, NaN outside)."""
-    return ufunc_call("arctanh", np.arctanh, x)
+arctanh = ufunc_primitive("arctanh", np.arctanh, """\
+The inverse of tanh on -1 < x < 1 (+-inf at +-1, NaN outside).""")
 
 
 arctanh.defvjp(lambda g, ans, x: g / ((1 - x) * (1 + x)))  # d arctanh x = dx / (1 - x^2)
@@ -78,10 +65,8 @@ arctanh.defjvp(lambda t, ans, x: t / ((1 - x) * (1 + x)))
 
 
 # ----- inverse trigonometric -------------------------------------------------------
-@primitive
-def arcsin(x):
-    """The inverse of sin on -1 <= x <= 1, in [-pi/2, pi/2]; the derivative is inf at +-1."""
-    return ufunc_call("arcsin", np.arcsin, x)
+arcsin = ufunc_primitive("arcsin", np.arcsin, """\
+The inverse of sin on -1 <= x <= 1, in [-pi/2, pi/2]; the derivative is inf at +-1.""")
 
 
 def _darcsin(x):
@@ -92,20 +77,16 @@ arcsin.defvjp(lambda g, ans, x: g * _darcsin(x))       # d arcsin x = dx / sqrt(
 arcsin.defjvp(lambda t, ans, x: t * _darcsin(x))
 
 
-@primitive
-def arccos(x):
-    """The inverse of cos on -1 <= x <= 1, in [0, pi]; the derivative is -inf at +-1."""
-    return ufunc_call("arccos", np.arccos, x)
+arccos = ufunc_primitive("arccos", np.arccos, """\
+The inverse of cos on -1 <= x <= 1, in [0, pi]; the derivative is -inf at +-1.""")
 
 
 arccos.defvjp(lambda g, ans, x: -g * _darcsin(x))      # d arccos x = -dx / sqrt(1 - x^2)
 arccos.defjvp(lambda t, ans, x: -t * _darcsin(x))
 
 
-@primitive
-def arctan(x):
-    """The inverse of tan, every real x, in (-pi/2, pi/2)."""
-    return ufunc_call("arctan", np.arctan, x)
+arctan = ufunc_primitive("arctan", np.arctan, """\
+The inverse of tan, every real x, in (-pi/2, pi/2).""")
 
 
 arctan.defvjp(lambda g, ans, x: g / (1 + x * x))       # d arctan x = dx / (1 + x^2)
@@ -118,11 +99,9 @@ def _over_norm_squared(a, x, y):
     return a / r / r
 
 
-@primitive
-def arctan2(y, x):
-    """The angle of the point (x, y), in [-pi, pi]. Its derivative is undefined at the
-    origin (NaN there, as in PyTorch) and it jumps across the negative x axis."""
-    return ufunc_call("arctan2", np.arctan2, y, x)
+arctan2 = ufunc_primitive("arctan2", np.arctan2, """\
+The angle of the point (x, y), in [-pi, pi]. Its derivative is undefined at the
+origin (NaN there, as in PyTorch) and it jumps across the negative x axis.""")
 
 
 # d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)
@@ -132,11 +111,9 @@ arctan2.defjvp(lambda t, ans, y, x: _over_norm_squared(t * x, x, y),
                lambda t, ans, y, x: _over_norm_squared(-t * y, x, y))
 
 
-@primitive
-def hypot(x, y):
-    """sqrt(x^2 + y^2) without overflow. At the origin, a kink, the derivative is taken
-    as 0 (as for :func:`chainrule.norm` at 0)."""
-    return ufunc_call("hypot", np.hypot, x, y)
+hypot = ufunc_primitive("hypot", np.hypot, """\
+sqrt(x^2 + y^2) without overflow. At the origin, a kink, the derivative is taken
+as 0 (as for :func:`chainrule.norm` at 0).""")
 
 
 def _over(a, r):
@@ -155,20 +132,14 @@ hypot.defjvp(lambda t, ans, x, y: t * _over(x, ans),
 _RADIANS_PER_DEGREE = math.pi / 180  # a Python float: a float32 array stays float32
 
 
-@primitive
-def deg2rad(x):
-    """Degrees to radians: x pi / 180 (linear)."""
-    return ufunc_call("deg2rad", np.deg2rad, x)
+deg2rad = ufunc_primitive("deg2rad", np.deg2rad, "Degrees to radians: x pi / 180 (linear).")
 
 
 deg2rad.defvjp(lambda g, ans, x: g * _RADIANS_PER_DEGREE)  # d (x pi/180) = pi/180 dx
 deg2rad.defjvp(lambda t, ans, x: t * _RADIANS_PER_DEGREE)
 
 
-@primitive
-def rad2deg(x):
-    """Radians to degrees: x 180 / pi (linear)."""
-    return ufunc_call("rad2deg", np.rad2deg, x)
+rad2deg = ufunc_primitive("rad2deg", np.rad2deg, "Radians to degrees: x 180 / pi (linear).")
 
 
 rad2deg.defvjp(lambda g, ans, x: g / _RADIANS_PER_DEGREE)  # d (x 180/pi) = 180/pi dx
