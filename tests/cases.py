@@ -265,6 +265,8 @@ for _name, _fn, _tfn, _kw in [
                  torch.from_numpy(_ix(x.shape[1])[::-1].copy())], {"min_dims": 2}),
     ("getitem[ints,1:]", lambda x: x[_ix(x.shape[0]), 1:],
      lambda x: x[torch.from_numpy(_ix(x.shape[0])), 1:], {"min_dims": 2}),
+    ("getitem[list,:,list]", lambda x: x[[0, -1], :, [1, 0]],  # split advanced
+     lambda x: x[[0, -1], :, [1, 0]], {"min_dims": 3, "min_side": 2}),
     ("getitem[bool mask]", lambda x: x[mask(x.shape)], lambda x: x[_torch_mask(x)],
      {"min_dims": 1}),
     ("getitem[bool rows]", lambda x: x[mask(x.shape[:1])],

@@ -203,8 +203,14 @@ def _batch_position(index: tuple) -> int:
     advanced = [k for k, i in enumerate(index) if k in arrays or isinstance(i, int | np.integer)]
     if advanced[-1] - advanced[0] + 1 == len(advanced):
         return 0
-    return len(np.broadcast_shapes(*[(1,) if np.result_type(index[k]).kind == "b"
+    return len(np.broadcast_shapes(*[(1,) if _kind(index[k]) == "b"
                                      else np.shape(index[k]) for k in arrays]))
+
+
+def _kind(i) -> str:
+    """The dtype kind of an index array (a list is read as NumPy reads it as an index, not
+    as ``np.result_type`` reads a list: a structured-dtype spec)."""
+    return np.asarray(i).dtype.kind if isinstance(i, list) else np.result_type(i).kind
 
 
 def _as_tuple(index) -> tuple:
@@ -219,7 +225,7 @@ def _index_values(index):
         return None
     if isinstance(index, Traced):  # jit: the values come at replay, where NumPy checks bounds
         return index
-    if np.result_type(index).kind == "b":
+    if _kind(index) == "b":
         raise ValueError("vmap: x[mask] with a batched boolean mask has as many elements as "
                          "the mask has True entries, which differs between examples; use "
                          "chainrule.where(mask, x, 0) instead")
