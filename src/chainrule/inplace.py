@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, ops
-from chainrule.tensor import Tensor, make
+from chainrule.tensor import Tensor, _raw, make
 from chainrule.versions import stamp, view_of
 
 
@@ -203,10 +203,6 @@ def _rebuilt(node: autograd.Node, memo: dict[int, Any], symbol: str) -> autograd
 
 def _root(u: Tensor) -> Tensor:
     return u._base if u._base is not None else u
-
-
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
 
 
 def _unfit(e: Exception, symbol: str, t: Tensor, shape: tuple, dtype: Any) -> Exception:

@@ -22,7 +22,6 @@ import numpy as np
 from chainrule import autograd, backend
 from chainrule.batching import Batch, is_batched
 from chainrule.jit.hook import state as _jit
-from chainrule.ops.elementwise import astype
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor, make
 from chainrule.tree import (
@@ -157,10 +156,7 @@ def _split_by(defs: Sequence[TreeDef], leaves: Sequence[Any]) -> list[Any]:
 def _in_dtype(g: Any, like: Any) -> Any:
     """A derivative with respect to ``like`` in like's dtype (a float32 input gets float32
     derivatives even where a float64 constant took part), as PyTorch and JAX give them."""
-    dtype = like.dtype if hasattr(like, "dtype") else np.result_type(like)
-    if g.dtype != dtype and g.dtype.kind == "c":
-        raise autograd.complex_error("a complex derivative reached a real input")
-    return g if g.dtype == dtype else astype(g, dtype)
+    return autograd._in_dtype(g, like.dtype if hasattr(like, "dtype") else np.result_type(like))
 
 
 def _export_leaf(x: Any, as_tensor: bool) -> Any:

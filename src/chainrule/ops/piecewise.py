@@ -20,10 +20,6 @@ __all__ = ["around", "ceil", "copysign", "fabs", "fix", "floor", "fmax", "fmin",
            "heaviside", "mod", "nan_to_num", "remainder", "rint", "round", "trunc"]
 
 
-def _raw(a):
-    return a.data if isinstance(a, Tensor) else a
-
-
 # ----- fabs ---------------------------------------------------------------------------
 fabs = ufunc_primitive("fabs", np.fabs, """\
 ``|x|`` as a float (NumPy's fabs); at the kink x = 0 the derivative is taken as 0.""")
