@@ -10,14 +10,13 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.ops.batch_rules import along_axis
-from chainrule.ops.elementwise import astype, exp, sqrt, where
+from chainrule.ops.elementwise import astype, exp, sqrt
 from chainrule.ops.shape import (
     broadcast_to,
     named_error,
     normalize_axes,
     reshape,
     transpose,
-    unsqueeze,
 )
 from chainrule.primitive import primitive
 
@@ -163,11 +162,19 @@ def _exclusive_products(x: np.ndarray, axis) -> np.ndarray:
 
 def _exclusive_products_recorded(x, axis):
     """The same from primitives, so that it can be differentiated again (create_graph,
-    nested jvp), zeros included: row i of an n x n stack holds the factors with x_i
-    replaced by 1, and ``prod`` reduces each row (O(n^2) along the reduced axes)."""
+    nested jvp), zeros included: running products from the left and from the right by
+    ``cumprod``, whose rules never divide (O(n), as the raw path)."""
+    from chainrule.ops.cumulative import _cumprod, shift  # (cumulative builds on reduce)
+    from chainrule.ops.indexing import getitem
+
     moved, order = _reduced_last(x, axis)
-    eye = backend.eye(moved.shape[-1], bool, like=x)
-    return _restored(prod(where(eye, 1.0, unsqueeze(moved, -2)), axis=-1), x, order)
+    last = moved.ndim - 1
+    if moved.shape[last] == 0:
+        return _restored(moved, x, order)  # no factors: an empty derivative
+    rev = (Ellipsis, slice(None, None, -1))
+    left = shift(_cumprod(moved, last), last, 1, fill=1.0)
+    right = getitem(shift(_cumprod(getitem(moved, rev), last), last, 1, fill=1.0), rev)
+    return _restored(left * right, x, order)
 
 
 def _others(ans, x, axis, keepdims):
