@@ -331,3 +331,23 @@ def test_chunk_size_gives_the_same_result(transform):
         np.testing.assert_array_equal(transform(g, chunk_size=chunk)(x), full)
     with pytest.raises(ValueError, match="chunk_size must be a positive int"):
         transform(g, chunk_size=0)(x)
+
+
+@pytest.mark.parametrize("how", ["+=", "*=", "setitem", "into a constant"])
+def test_in_place_changes_of_batched_values_are_refused_clearly(how: str) -> None:
+    def f(x):
+        y = x * 1.0
+        if how == "+=":
+            y += 1.0
+        elif how == "*=":
+            y *= 2.0
+        elif how == "setitem":
+            y[0] = 5.0
+        else:
+            y = cr.tensor(np.zeros(3))
+            y += x
+        return y
+
+    instead = "index_update" if how == "setitem" else "out of place"
+    with pytest.raises(TypeError, match=f"in-place changes of values that vmap batches.*{instead}"):
+        cr.vmap(f)(np.arange(6.0).reshape(2, 3))

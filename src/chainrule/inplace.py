@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, ops
+from chainrule.batching import Batch
 from chainrule.tensor import Tensor, _raw, make
 from chainrule.versions import stamp, view_of
 
@@ -37,6 +38,12 @@ def update(t: Tensor, other: Any, op: Callable, raw_op: Callable, symbol: str) -
     forward = t._fw is not None or (is_tensor and other._fw is not None)
     recording = autograd._mode.enabled and (t.requires_grad or (is_tensor and other.requires_grad))
     if forward or recording:
+        if type(t._fw) is Batch or (is_tensor and type(other._fw) is Batch):
+            instead = ("chainrule.index_update(y, index, v)" if symbol.startswith("t[")
+                       else f"y = y {symbol[:-1]} v")
+            raise TypeError(f"{symbol}: in-place changes of values that vmap batches are not "
+                            f"supported; write it out of place ({instead}), which vmap "
+                            "batches")
         if recording and t._node is None and t.requires_grad:
             raise RuntimeError(
                 f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) can't be changed "
