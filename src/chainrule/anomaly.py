@@ -34,11 +34,26 @@ def detect_anomaly() -> Iterator[None]:
         ACTIVE = previous
 
 
+# chainrule's engine, for when chainrule itself called the user's code (``chainrule train``'s
+# step under jit): the frame wanted is then the innermost one outside these
+_CORE = tuple(os.path.join(_PACKAGE, p) for p in (
+    "jit", "ops", "functional", "primitive.py", "tensor", "autograd.py", "numpy_interop.py",
+    "checkpoint.py", "inplace.py", "creation.py", "nn", "batching.py"))
+# code that is not the user's: jit's generated replays, Python's frozen importlib
+_MACHINERY = ("<jit ", "<frozen ")
+
+
 def user_frame() -> str:
-    """'file:line in function: code' of the innermost caller outside chainrule."""
-    for frame in reversed(traceback.extract_stack()[:-1]):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    """'file:line in function: code' of the innermost frame outside chainrule (or, when
+    chainrule itself called the code, outside its engine). Code without a file
+    (``python -c``, a notebook cell) is the user's."""
+    stack = list(reversed(traceback.extract_stack()[:-1]))
+    for outside in (_PACKAGE, _CORE):
+        for frame in stack:
+            path = os.path.abspath(frame.filename)
+            if not path.startswith(outside) and not frame.filename.startswith(_MACHINERY):
+                line = f": {frame.line}" if frame.line else ""
+                return f"{frame.filename}:{frame.lineno} in {frame.name}{line}"
     return "<inside chainrule>"
 
 

@@ -19,18 +19,15 @@ as Tensors, so that they mix with the engine's values like any other.
 
 from __future__ import annotations
 
-import os
-import traceback
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.anomaly import user_frame
 from chainrule.jit.hook import Traced
 
 if TYPE_CHECKING:
     from chainrule.jit.trace import Trace
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class TracingError(TypeError):
@@ -39,25 +36,7 @@ class TracingError(TypeError):
     change, random numbers without a generator argument)."""
 
 
-_CORE = tuple(os.path.join(_PACKAGE, p) for p in (
-    "jit", "ops", "functional", "primitive.py", "tensor", "autograd.py", "numpy_interop.py",
-    "checkpoint.py", "inplace.py", "creation.py", "nn", "batching.py"))
-# code that is not the user's: generated replays, Python's frozen importlib
-_MACHINERY = ("<jit ", "<frozen ")
-
-
-def user_line() -> str:
-    """'file:line in function: code' of the innermost frame outside chainrule (or, when
-    chainrule itself called jit, outside its engine: ``chainrule train``'s step). Code
-    without a file (``python -c``, a notebook cell) is the user's."""
-    stack = list(reversed(traceback.extract_stack()[:-1]))
-    for outside in (_PACKAGE, _CORE):
-        for frame in stack:
-            path = os.path.abspath(frame.filename)
-            if not path.startswith(outside) and not frame.filename.startswith(_MACHINERY):
-                line = f": {frame.line}" if frame.line else ""
-                return f"{frame.filename}:{frame.lineno} in {frame.name}{line}"
-    return "<inside chainrule>"
+user_line = user_frame  # the user's line, named in every refusal
 
 
 ADVICE = ("its value is not known while jit traces the function (a later call replays the "
