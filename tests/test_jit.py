@@ -262,3 +262,20 @@ def test_a_closed_over_generator_and_read_only_view_are_not_frozen_silently() ->
     np.testing.assert_array_equal(k(np.zeros(3)), 1.0)
     base[:] = 5.0
     np.testing.assert_array_equal(k(np.zeros(3)), 1.0)  # the traced value, as documented
+
+
+@pytest.mark.parametrize("fn", [lambda x: cr.sort(x, axis=0), lambda x: cr.relu(x) * 2.0])
+def test_jit_hessian_of_a_piecewise_linear_function_is_zero(fn) -> None:
+    """Its second backward reaches the input with no graph (a constant zero), which must
+    stay a traced value, not be read as a NumPy array while tracing."""
+    v = np.array([0.7, -1.3])
+    x = np.array([-0.15, 0.4])
+
+    def loss(x):
+        return cr.sum(v * fn(x))
+
+    hess = cr.jit(cr.hessian(loss))
+    for _ in range(2):
+        np.testing.assert_array_equal(hess(x), cr.hessian(loss)(x))
+        np.testing.assert_array_equal(hess(x), np.zeros((2, 2)))
+        x = x[::-1].copy()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import anomaly, backend, memory
+from chainrule.jit.hook import Traced
 
 if TYPE_CHECKING:
     from chainrule.primitive import Primitive
@@ -373,6 +374,8 @@ def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
     memory (not a view or broadcast of a cotangent) and was not handed out before in this
     pass (``stored``: the seeds, the arrays given to other leaves, which an identity rule
     such as add's passes on unchanged)."""
+    if isinstance(g, Traced):
+        return g  # a value jit traces: its program decides who owns its results
     if type(g) is not np.ndarray:
         g = backend.as_array(g)  # a NumPy scalar from a 0-d computation: a new array
     if g.dtype != dtype:
@@ -414,7 +417,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     Like ``torch.autograd.grad``: ``.grad`` attributes are left alone, so this
     is safe inside another differentiation.
     """
-    from chainrule.tensor import Tensor
+    from chainrule.tensor import Tensor, make
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -435,8 +438,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                 raise ValueError(
                     f"grad: input {i} (shape {t.shape}) is not reachable from the outputs; "
                     "pass allow_unused=True to get None for it")
-        elif create_graph and not isinstance(g, Tensor):
-            found[i] = Tensor(g)
+        elif create_graph and not isinstance(g, Tensor):  # (a traced value stays traced)
+            found[i] = make(g, None) if isinstance(g, Traced) else Tensor(g)
     return tuple(found)
 
 
