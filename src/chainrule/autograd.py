@@ -368,7 +368,7 @@ def complex_error(where: str) -> TypeError:
                      "separate real arrays")
 
 
-def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> np.ndarray:
+def _owned(g: Any, dtype: np.dtype, stored: set[int]) -> Any:
     """``g`` as an array the caller owns: writable, C-contiguous, of ``dtype``, sharing
     memory with nothing else. ``g`` is copied unless provably fresh: an array that owns its
     memory (not a view or broadcast of a cotangent) and was not handed out before in this
