@@ -68,10 +68,12 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
     ``requires_grad=True`` is refused there; ``tensor(x.detach(),
     requires_grad=True)`` makes a new leaf from the values.
     """
-    if not _interop.needs_grad(data):
-        if device is None:
-            return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-        return _on(Tensor(data, dtype=dtype)._data, device, requires_grad)
+    try:  # one pass: NumPy meets any Tensor that needs a gradient and refuses it
+        plain = Tensor(data, dtype=dtype)
+    except _interop.CutError:
+        pass
+    else:
+        return _on(plain._data, device, requires_grad)
     if requires_grad:
         raise TypeError("tensor: the data holds Tensors that need gradients, so the result is "
                         "computed from them (differentiable), not a leaf, and requires_grad=True "

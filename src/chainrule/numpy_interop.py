@@ -87,6 +87,11 @@ def cut_error(call: str) -> TypeError:
                      f"gradient it would cut the graph (a silently wrong gradient); {ALTERNATIVES}")
 
 
+class CutError(TypeError):
+    """A Tensor that needs a gradient met a conversion to a NumPy array, which would cut it
+    from the graph (``Tensor.__array__``, ``Tensor(data)``)."""
+
+
 def conversion_error(t: Any) -> TypeError:
     """``np.asarray(t)`` of a Tensor that needs a gradient (``Tensor.__array__``)."""
     from chainrule.batching import is_batched, values_error
@@ -94,7 +99,7 @@ def conversion_error(t: Any) -> TypeError:
     if is_batched(t):
         return values_error(t.shape, t.dtype, "converting to a NumPy array")
     why = "requires grad" if t.requires_grad else "carries a forward-mode tangent (inside jvp)"
-    return TypeError(f"converting a Tensor that {why} (shape {t.shape}) to a NumPy array "
+    return CutError(f"converting a Tensor that {why} (shape {t.shape}) to a NumPy array "
                      "(np.asarray, np.array, or a NumPy function given a list of Tensors) "
                      f"would cut it from the graph and lose its gradient; {ALTERNATIVES}")
 

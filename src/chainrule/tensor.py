@@ -44,20 +44,17 @@ class Tensor(_methods.TensorMethods):
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        if _interop.needs_grad(data):
-            raise TypeError(
-                f"{type(self).__name__}(...): the data holds a Tensor that needs a gradient "
-                "(requires grad or carries a forward-mode tangent), whose values a new leaf "
-                "would cut from the graph; use chainrule.tensor(data) for a differentiable copy, "
-                "or "
-                f"{type(self).__name__}(t.detach()) / chainrule.tensor(t.detach(), "
-                "requires_grad=True) for a new leaf from the values")
         if isinstance(data, Tensor):
+            if _interop.needs_grad(data):
+                raise self._cut()
             data = data._data
         if type(data) is not np.ndarray and _backend.on_device(data):  # CuPy: stays there
             arr = data.astype(data.dtype if dtype is None else dtype, copy=True)
         else:
-            arr = np.array(data, dtype=dtype, copy=True)
+            try:  # (NumPy asks each Tensor in a list for its array: __array__ refuses)
+                arr = np.array(data, dtype=dtype, copy=True)
+            except _interop.CutError:
+                raise self._cut() from None
         if arr.dtype == object:
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             "(it holds non-numeric objects)")
@@ -73,6 +70,15 @@ class Tensor(_methods.TensorMethods):
         self.name: str | None = None
         if requires_grad:
             self.requires_grad_()
+
+    @classmethod
+    def _cut(cls) -> TypeError:
+        return _interop.CutError(
+            f"{cls.__name__}(...): the data holds a Tensor that needs a gradient (requires "
+            "grad or carries a forward-mode tangent), whose values a new leaf would cut from "
+            "the graph; use chainrule.tensor(data) for a differentiable copy, or "
+            f"{cls.__name__}(t.detach()) / chainrule.tensor(t.detach(), requires_grad=True) "
+            "for a new leaf from the values")
 
     # ----- the array -------------------------------------------------------
     @property
